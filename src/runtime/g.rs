@@ -1,0 +1,428 @@
+//! G: one goroutine's descriptor.
+//!
+//! A G carries everything the scheduler and the diagnostics need: its id,
+//! status and wait reason, its park token, and — owned by whoever is running
+//! or queueing it — its entry closure, coroutine and stack.
+//!
+//! Gs are never freed. Like Go's `allgs`, a dead G goes to a free list (a P's,
+//! then the process-wide one) and is reused by a later spawn. That makes a
+//! `GRef` valid forever, so an unpark that arrives late — after the goroutine
+//! it was meant for has exited and its G has been reused — is at worst a
+//! spurious wake-up, which every park site tolerates by re-checking its
+//! condition. It also means waking a goroutine never needs a reference count.
+
+use super::sched::Shared;
+use super::stack::Stack;
+use corosensei::{Coroutine, Yielder};
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::panic::Location;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::Mutex;
+
+/// What a goroutine asks its M to do when it switches away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Switch {
+    /// `yield_now`: requeue me at the tail.
+    Yield,
+    /// `park`: I wait until unparked.
+    Park,
+}
+
+/// The coroutine type every goroutine runs in.
+pub(crate) type GCoroutine = Coroutine<(), Switch, (), Stack>;
+
+/// A goroutine's scheduling state (Go's `_Grunnable`, `_Grunning`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// On a free list: not a goroutine at the moment.
+    Idle = 0,
+    /// In a run queue, ready to run.
+    Runnable = 1,
+    /// Running on an M.
+    Running = 2,
+    /// Parked, waiting for the event named by its wait reason.
+    Waiting = 3,
+    /// Finished; its G is about to be reused.
+    Dead = 4,
+}
+
+impl Status {
+    fn from_u8(v: u8) -> Status {
+        match v {
+            1 => Status::Runnable,
+            2 => Status::Running,
+            3 => Status::Waiting,
+            4 => Status::Dead,
+            _ => Status::Idle,
+        }
+    }
+
+    /// Go's wording for the state, as `goro::dump` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Idle => "idle",
+            Status::Runnable => "runnable",
+            Status::Running => "running",
+            Status::Waiting => "waiting",
+            Status::Dead => "dead",
+        }
+    }
+}
+
+/// Why a goroutine is parked (Go's `waitReason`), for `dump` and the tracer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// Not waiting.
+    None = 0,
+    /// In `JoinHandle::join`.
+    Join,
+    /// In a channel receive.
+    ChanReceive,
+    /// In a channel send.
+    ChanSend,
+    /// In `select!` with no ready case.
+    Select,
+    /// In `sleep` or a timer wait.
+    Sleep,
+    /// Waiting for a socket to become ready.
+    IoWait,
+    /// Waiting for a `sync::Mutex` (or `RwLock`).
+    Mutex,
+    /// In `WaitGroup::wait`.
+    WaitGroup,
+    /// Waiting on a `sync::Condvar`.
+    Condvar,
+    /// Waiting for the scope's goroutines to finish.
+    Scope,
+    /// Any other park.
+    Other,
+}
+
+impl WaitReason {
+    fn from_u8(v: u8) -> WaitReason {
+        use WaitReason::*;
+        [
+            None,
+            Join,
+            ChanReceive,
+            ChanSend,
+            Select,
+            Sleep,
+            IoWait,
+            Mutex,
+            WaitGroup,
+            Condvar,
+            Scope,
+            Other,
+        ]
+        .get(v as usize)
+        .copied()
+        .unwrap_or(Other)
+    }
+
+    /// Go's wording (`chan receive`, `select`, `sleep`, `IO wait`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::None => "",
+            WaitReason::Join => "join",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::Sleep => "sleep",
+            WaitReason::IoWait => "IO wait",
+            WaitReason::Mutex => "sync.Mutex",
+            WaitReason::WaitGroup => "sync.WaitGroup.Wait",
+            WaitReason::Condvar => "sync.Cond.Wait",
+            WaitReason::Scope => "scope",
+            WaitReason::Other => "park",
+        }
+    }
+}
+
+/// The park token's states (see `park.rs`).
+pub(crate) const PARK_EMPTY: u8 = 0;
+pub(crate) const PARK_PARKED: u8 = 1;
+pub(crate) const PARK_NOTIFIED: u8 = 2;
+
+/// The parts of a G that belong to whoever holds it: the M running it, or the
+/// spawner before it is queued. Handing a G over through a run queue (release
+/// push, acquire pop) hands these over too.
+pub(crate) struct GOwned {
+    pub entry: Option<std::sync::Arc<dyn crate::spawn::Entry>>,
+    /// Valid while the coroutine runs: the handle it suspends through.
+    pub yielder: *const Yielder<(), Switch>,
+    /// Requested stack size (the runtime default unless the Builder said).
+    pub stack_size: usize,
+    /// Lowest stack pointer seen at a park: how deep the stack went.
+    pub deepest_sp: usize,
+    /// Goroutine-local storage (`goro::local!`), indexed by key.
+    pub locals: Vec<Option<Box<dyn Any>>>,
+    /// Set while `lock_os_thread` pins this goroutine to its M.
+    pub locked: bool,
+    /// The note of the M it is locked to.
+    pub locked_m: Option<std::sync::Arc<super::park::MNote>>,
+}
+
+pub(crate) struct G {
+    /// Goroutine id, fresh for each life of this G; 0 while idle.
+    pub id: AtomicU64,
+    status: AtomicU8,
+    wait_reason: AtomicU8,
+    /// The park token: `PARK_EMPTY`, `PARK_PARKED` or `PARK_NOTIFIED`.
+    pub park: AtomicU8,
+    /// The runtime this goroutine belongs to (runtimes are never freed).
+    runtime: AtomicPtr<Shared>,
+    /// Where it was spawned (`#[track_caller]`).
+    location: AtomicPtr<Location<'static>>,
+    /// The name given by `Builder::name`, if any.
+    name: Mutex<Option<String>>,
+    /// The guard page of its current stack, `[lo, hi)`, for the overflow
+    /// handler; 0 when it has no stack.
+    pub guard_lo: AtomicUsize,
+    pub guard_hi: AtomicUsize,
+    /// Usable bytes of its current stack, for the overflow message.
+    pub stack_bytes: AtomicUsize,
+    /// Set when a name is stored, so unnamed goroutines never lock `name`.
+    named: std::sync::atomic::AtomicBool,
+    owned: UnsafeCell<GOwned>,
+    /// The coroutine, touched only by the M that runs the G (never by the
+    /// goroutine itself, so it never aliases `owned`).
+    coroutine: UnsafeCell<Option<GCoroutine>>,
+}
+
+// SAFETY: the shared fields are atomics or a Mutex; `owned` is only touched by
+// the single holder of the G, as documented on `owned_mut`.
+unsafe impl Sync for G {}
+unsafe impl Send for G {}
+
+/// A reference to a G. Copyable and valid forever (Gs are never freed).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct GRef(NonNull<G>);
+
+// SAFETY: a GRef is a pointer to a `'static`, `Sync` G.
+unsafe impl Send for GRef {}
+unsafe impl Sync for GRef {}
+
+impl std::ops::Deref for GRef {
+    type Target = G;
+    fn deref(&self) -> &G {
+        // SAFETY: Gs are leaked at allocation and never freed.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl GRef {
+    pub(crate) fn as_ptr(self) -> *mut G {
+        self.0.as_ptr()
+    }
+
+    /// # Safety
+    /// `ptr` must have come from `GRef::as_ptr`.
+    pub(crate) unsafe fn from_ptr(ptr: *mut G) -> GRef {
+        // SAFETY: guaranteed non-null by the caller's contract.
+        GRef(unsafe { NonNull::new_unchecked(ptr) })
+    }
+}
+
+static NEXT_GOID: AtomicU64 = AtomicU64::new(1);
+/// Process-wide free list of dead Gs, fed by P-local lists in batches.
+static GFREE: Mutex<Vec<GRef>> = Mutex::new(Vec::new());
+/// Every G ever allocated (Go's `allgs`), for `dump`.
+static ALLGS: Mutex<Vec<GRef>> = Mutex::new(Vec::new());
+/// G ids are handed out in blocks per thread to keep spawn off a shared
+/// cache line.
+const GOID_BATCH: u64 = 64;
+/// Dead Gs a P keeps before giving half to the global list.
+pub(crate) const P_GFREE_MAX: usize = 64;
+
+impl G {
+    fn new() -> GRef {
+        let g = Box::new(G {
+            id: AtomicU64::new(0),
+            status: AtomicU8::new(Status::Idle as u8),
+            wait_reason: AtomicU8::new(WaitReason::None as u8),
+            park: AtomicU8::new(PARK_EMPTY),
+            runtime: AtomicPtr::new(ptr::null_mut()),
+            location: AtomicPtr::new(ptr::null_mut()),
+            name: Mutex::new(None),
+            guard_lo: AtomicUsize::new(0),
+            guard_hi: AtomicUsize::new(0),
+            owned: UnsafeCell::new(GOwned {
+                entry: None,
+                yielder: ptr::null(),
+                stack_size: 0,
+                deepest_sp: 0,
+                locals: Vec::new(),
+                locked: false,
+                locked_m: None,
+            }),
+            stack_bytes: AtomicUsize::new(0),
+            named: std::sync::atomic::AtomicBool::new(false),
+            coroutine: UnsafeCell::new(None),
+        });
+        let g = GRef(NonNull::from(Box::leak(g)));
+        ALLGS.lock().unwrap_or_else(|e| e.into_inner()).push(g);
+        g
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Acquire))
+    }
+
+    pub(crate) fn set_status(&self, s: Status) {
+        self.status.store(s as u8, Release);
+    }
+
+    pub(crate) fn wait_reason(&self) -> WaitReason {
+        WaitReason::from_u8(self.wait_reason.load(Relaxed))
+    }
+
+    pub(crate) fn set_wait_reason(&self, r: WaitReason) {
+        self.wait_reason.store(r as u8, Relaxed);
+    }
+
+    pub(crate) fn runtime(&self) -> &'static Shared {
+        // SAFETY: set at spawn to a runtime that is never freed, before the G
+        // is published to anyone who could call this.
+        unsafe { &*self.runtime.load(Acquire) }
+    }
+
+    pub(crate) fn location(&self) -> Option<&'static Location<'static>> {
+        // SAFETY: null or a `&'static Location`.
+        unsafe { self.location.load(Relaxed).as_ref() }
+    }
+
+    /// The name, copied without blocking (for the signal handler, which must
+    /// not wait on a lock).
+    pub(crate) fn try_name_for_signal(&self) -> Option<super::overflow::StackStr> {
+        use std::fmt::Write;
+        if !self.named.load(Relaxed) {
+            return None;
+        }
+        let guard = self.name.try_lock().ok()?;
+        let mut out = super::overflow::StackStr::new();
+        let _ = out.write_str(guard.as_deref()?);
+        Some(out)
+    }
+
+    pub(crate) fn name(&self) -> Option<String> {
+        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The holder-owned part of the G.
+    ///
+    /// # Safety
+    /// The caller must be the G's single holder: the spawner before it is
+    /// queued, the M running it (or the goroutine itself, on that M), or the
+    /// M that just took it back after a switch. No two `owned_mut` borrows
+    /// may be alive at once.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn owned_mut(&self) -> &mut GOwned {
+        // SAFETY: exclusivity is the caller's contract.
+        unsafe { &mut *self.owned.get() }
+    }
+
+    /// The coroutine slot.
+    ///
+    /// # Safety
+    /// Only the M that holds the G may call this, while the goroutine is not
+    /// running on it (before `resume` or after it returned), and not keep
+    /// two such borrows alive at once.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn coroutine_mut(&self) -> &mut Option<GCoroutine> {
+        // SAFETY: exclusivity is the caller's contract.
+        unsafe { &mut *self.coroutine.get() }
+    }
+}
+
+/// Takes a dead G from `local` (a P's free list) or the global list, or makes
+/// a new one, and dresses it for a new goroutine.
+pub(crate) fn alloc_g(
+    local: Option<&mut Vec<GRef>>,
+    runtime: &'static Shared,
+    entry: std::sync::Arc<dyn crate::spawn::Entry>,
+    stack_size: usize,
+    name: Option<String>,
+    location: &'static Location<'static>,
+) -> GRef {
+    let g = take_free_g(local).unwrap_or_else(G::new);
+    g.id.store(next_goid(), Relaxed);
+    g.runtime
+        .store(runtime as *const Shared as *mut Shared, Release);
+    g.location
+        .store(location as *const Location<'static> as *mut _, Relaxed);
+    if name.is_some() {
+        *g.name.lock().unwrap_or_else(|e| e.into_inner()) = name;
+        g.named.store(true, Relaxed);
+    }
+    g.park.store(PARK_EMPTY, Relaxed);
+    g.set_wait_reason(WaitReason::None);
+    // SAFETY: a G taken off a free list (or new) has no other holder.
+    let owned = unsafe { g.owned_mut() };
+    owned.entry = Some(entry);
+    owned.stack_size = stack_size;
+    owned.deepest_sp = 0;
+    owned.locked = false;
+    owned.locked_m = None;
+    g.set_status(Status::Runnable);
+    g
+}
+
+fn take_free_g(local: Option<&mut Vec<GRef>>) -> Option<GRef> {
+    let Some(local) = local else {
+        return GFREE.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    };
+    if local.is_empty() {
+        let mut global = GFREE.lock().unwrap_or_else(|e| e.into_inner());
+        let n = global.len().min(P_GFREE_MAX / 2);
+        let from = global.len() - n;
+        local.extend(global.drain(from..));
+    }
+    local.pop()
+}
+
+/// Puts a finished G on `local` (a P's free list), spilling half to the
+/// global list when it is long.
+pub(crate) fn free_g(local: &mut Vec<GRef>, g: GRef) {
+    g.set_status(Status::Idle);
+    g.id.store(0, Relaxed);
+    if g.named.swap(false, Relaxed) {
+        *g.name.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+    local.push(g);
+    if local.len() > P_GFREE_MAX {
+        let spill = local.len() / 2;
+        GFREE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(local.drain(..spill));
+    }
+}
+
+thread_local! {
+    /// This thread's next goroutine id and the end of its reserved block.
+    static GOID_BLOCK: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+fn next_goid() -> u64 {
+    GOID_BLOCK.with(|b| {
+        let (mut next, mut end) = b.get();
+        if next == end {
+            next = NEXT_GOID.fetch_add(GOID_BATCH, Relaxed);
+            end = next + GOID_BATCH;
+        }
+        b.set((next + 1, end));
+        next
+    })
+}
+
+/// Every G that ever existed, for `dump` (dead and idle ones included; the
+/// caller filters by status).
+pub(crate) fn all_gs() -> Vec<GRef> {
+    ALLGS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}

@@ -1,0 +1,663 @@
+//! Ms and the scheduling loop (Go's `proc.go`).
+//!
+//! An M is an OS thread. It runs goroutines only while it holds a P; its own
+//! native stack plays the part of Go's `g0`: the scheduler code below runs
+//! there, and every goroutine switch goes goroutine → M → goroutine. The loop
+//! is Go's:
+//!
+//! ```text
+//! schedule:  loop { g = find_runnable(); execute(g) }
+//! find_runnable:
+//!     every 61st tick: one G from the global queue (fairness)
+//!     runnext, then the local queue
+//!     a batch from the global queue
+//!     spin: steal half of a random victim's queue (4 passes, runnext last)
+//!     give the P back, re-check everything, sleep until handed a P
+//! execute:   resume the G's coroutine until it yields, parks or returns,
+//!            then requeue it / commit its park / free it
+//! ```
+//!
+//! The idle path (`stop_m`) is where a netpoller wait and the next timer
+//! deadline will slot in, exactly as in Go's `findRunnable`.
+
+use super::current;
+use super::g::{self, GCoroutine, GRef, Status, Switch};
+use super::hooks::{self, Event};
+use super::park::{self, MNote, Wake};
+use super::sched::{Shared, P};
+use super::stack::{self, Stack};
+use corosensei::CoroutineResult;
+use std::cell::Cell;
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+
+/// Consecutive runs from `runnext` after which a readied G goes to the tail
+/// of the queue instead. Go bounds a `runnext` chain by time (the inherited
+/// 10 ms slice, enforced by preemption); a count bounds it without reading a
+/// clock on every hand-off, and keeps two goroutines that ready each other
+/// from starving the rest of their P's queue.
+const INHERIT_LIMIT: u32 = 64;
+/// Every this many ticks the global queue is served first (Go: 61).
+const GLOBAL_QUEUE_TICK: u32 = 61;
+/// Steal passes over all victims before giving up (Go: 4).
+const STEAL_PASSES: usize = 4;
+
+/// M: an OS thread running goroutines (Go's `m`). Lives in `m_main`'s frame.
+pub(crate) struct M {
+    pub id: usize,
+    pub rt: &'static Shared,
+    p: Cell<Option<&'static P>>,
+    /// The goroutine running on this M right now.
+    pub curg: Cell<Option<GRef>>,
+    spinning: Cell<bool>,
+    pub note: Arc<MNote>,
+    /// The goroutine locked to this M by `lock_os_thread`, if any.
+    pub locked_g: Cell<Option<GRef>>,
+}
+
+impl M {
+    /// The P this M holds. Only meaningful while it holds one, which is
+    /// always the case while a goroutine runs on it.
+    pub(crate) fn p(&self) -> &'static P {
+        self.p.get().expect("M holds no P")
+    }
+
+    pub(crate) fn try_p(&self) -> Option<&'static P> {
+        self.p.get()
+    }
+
+    fn acquirep(&self, p: usize) {
+        debug_assert!(self.p.get().is_none());
+        self.p.set(Some(&self.rt.ps[p]));
+    }
+
+    fn releasep(&self) -> &'static P {
+        self.p.take().expect("M holds no P")
+    }
+
+    fn become_spinning(&self) {
+        self.spinning.set(true);
+        self.rt.nmspinning.fetch_add(1, SeqCst);
+    }
+
+    /// Stops spinning because we found work; if we were the last spinner,
+    /// start another so the next readied G is not left waiting (Go's
+    /// `resetspinning`).
+    fn reset_spinning(&self) {
+        self.spinning.set(false);
+        if self.rt.nmspinning.fetch_sub(1, SeqCst) == 1 {
+            self.rt.wakep();
+        }
+    }
+}
+
+/// Starts a new M on P `p` (Go's `newm`).
+pub(crate) fn new_m(rt: &'static Shared, p: usize, spinning: bool) {
+    let id = rt.nm.fetch_add(1, SeqCst);
+    let spawned = std::thread::Builder::new()
+        .name(format!("goro-m{id}"))
+        .spawn(move || m_main(rt, id, p, spinning));
+    if let Err(e) = spawned {
+        fatal(&format!(
+            "cannot create an OS thread for the scheduler: {e}"
+        ));
+    }
+}
+
+fn m_main(rt: &'static Shared, id: usize, p: usize, spinning: bool) {
+    super::overflow::prepare_thread();
+    let m = M {
+        id,
+        rt,
+        p: Cell::new(None),
+        curg: Cell::new(None),
+        spinning: Cell::new(false),
+        note: Arc::new(MNote::new()),
+        locked_g: Cell::new(None),
+    };
+    current::set_m(&m);
+    m.acquirep(p);
+    m.spinning.set(spinning);
+    schedule(&m);
+    current::clear_m();
+}
+
+/// The scheduling loop. Returns only when the runtime shuts down.
+fn schedule(m: &M) {
+    let mut next = None;
+    loop {
+        let (g, inherit) = match next.take() {
+            Some(found) => found,
+            None => match find_runnable(m) {
+                Some(found) => found,
+                None => return,
+            },
+        };
+        if m.spinning.get() {
+            m.reset_spinning();
+        }
+        next = execute(m, g, inherit);
+    }
+}
+
+/// Finds a goroutine to run, sleeping if there is none (Go's
+/// `findRunnable`). Returns the G and whether it inherits the current time
+/// slice (it came from `runnext`). `None` means shutdown.
+fn find_runnable(m: &M) -> Option<(GRef, bool)> {
+    let rt = m.rt;
+    loop {
+        let Some(p) = m.try_p() else {
+            // We hold no P: sleep until some M hands us one.
+            match stop_m(m) {
+                Wake::Run { p, spinning, g } => {
+                    m.acquirep(p);
+                    if spinning {
+                        // The waker counted us in nmspinning already.
+                        m.spinning.set(true);
+                    }
+                    if let Some(g) = g {
+                        return Some((g, false));
+                    }
+                    continue;
+                }
+                Wake::Exit => return None,
+            }
+        };
+        // SAFETY: we hold `p`.
+        let tick = unsafe { p.local().schedtick };
+        if tick % GLOBAL_QUEUE_TICK == 0 && rt.runq_len.load(Acquire) > 0 {
+            let mut sched = rt.lock();
+            if let Some(g) = rt.global_get(&mut sched, p, 1) {
+                return Some((g, false));
+            }
+        }
+        if let Some(found) = runq_get(p) {
+            return Some(found);
+        }
+        if rt.runq_len.load(Acquire) > 0 {
+            let mut sched = rt.lock();
+            if let Some(g) = rt.global_get(&mut sched, p, 0) {
+                return Some((g, false));
+            }
+        }
+        // Spin only while fewer than half the busy Ps have a spinner: with
+        // many spinners, most would find nothing and burn CPU.
+        let busy = rt.procs() - rt.npidle.load(SeqCst);
+        if m.spinning.get() || 2 * rt.nmspinning.load(SeqCst) < busy {
+            if !m.spinning.get() {
+                m.become_spinning();
+            }
+            if let Some(g) = steal_work(m, p) {
+                return Some((g, false));
+            }
+        }
+        if let Some(found) = give_up_p(m) {
+            return Some(found);
+        }
+        // Around again: with a P if the last look re-acquired one, else to
+        // sleep at the top of the loop.
+    }
+}
+
+/// Releases the P (nothing to run on it) and, if we were spinning, takes
+/// the last look at every queue that keeps the spinning protocol sound (see
+/// `sched.rs`). Returns work if the last look found some; if it saw work
+/// it could not take directly, it re-acquires a P (spinning) and returns
+/// `None` so the caller searches again.
+fn give_up_p(m: &M) -> Option<(GRef, bool)> {
+    let rt = m.rt;
+    {
+        let mut sched = rt.lock();
+        let p = m.p();
+        if let Some(g) = rt.global_get(&mut sched, p, 0) {
+            return Some((g, false));
+        }
+        let p = m.releasep();
+        rt.pidle_put(&mut sched, p.id);
+    }
+    warn_stack_starvation(rt);
+    if !m.spinning.get() {
+        return None;
+    }
+    m.spinning.set(false);
+    rt.nmspinning.fetch_sub(1, SeqCst);
+
+    let mut sched = rt.lock();
+    if rt.runq_len.load(Acquire) > 0 {
+        if let Some(pid) = rt.pidle_get(&mut sched) {
+            m.acquirep(pid);
+            m.become_spinning();
+            if let Some(g) = rt.global_get(&mut sched, m.p(), 0) {
+                return Some((g, false));
+            }
+        }
+    }
+    if m.try_p().is_none() && rt.ps.iter().any(|pp| !pp.has_no_work()) {
+        if let Some(pid) = rt.pidle_get(&mut sched) {
+            m.acquirep(pid);
+            m.become_spinning();
+        }
+    }
+    None
+}
+
+/// Puts this M on the idle list and sleeps until handed a P (Go's `stopm`).
+fn stop_m(m: &M) -> Wake {
+    {
+        let mut sched = m.rt.lock();
+        if m.rt.shutdown.load(SeqCst) {
+            return Wake::Exit;
+        }
+        sched.midle.push(m.note.clone());
+    }
+    m.note.wait()
+}
+
+/// Takes `runnext`, else the head of the local queue (Go's `runqget`).
+fn runq_get(p: &P) -> Option<(GRef, bool)> {
+    let next = p.runnext.swap(std::ptr::null_mut(), Acquire);
+    if !next.is_null() {
+        // SAFETY: run queues only hold pointers made from GRefs.
+        return Some((unsafe { GRef::from_ptr(next) }, true));
+    }
+    // SAFETY: as above.
+    p.runq.pop().map(|g| (unsafe { GRef::from_ptr(g) }, false))
+}
+
+/// Puts `g` on `p`'s queue: in `runnext` if `next` (kicking the old `runnext`
+/// to the tail), else at the tail; overflow goes to the global queue (Go's
+/// `runqput`). Caller holds `p`.
+pub(crate) fn runq_put(rt: &'static Shared, p: &P, g: GRef, next: bool) {
+    let mut g = g.as_ptr();
+    if next {
+        let old = p.runnext.swap(g, AcqRel);
+        if old.is_null() {
+            return;
+        }
+        g = old;
+    }
+    if let Err(overflow) = p.runq.push(g) {
+        let mut sched = rt.lock();
+        // SAFETY: run queues only hold pointers made from GRefs.
+        rt.global_put_batch(
+            &mut sched,
+            overflow.into_iter().map(|g| unsafe { GRef::from_ptr(g) }),
+        );
+    }
+}
+
+/// Tries to steal from the other Ps (Go's `stealWork`).
+fn steal_work(m: &M, p: &P) -> Option<GRef> {
+    let rt = m.rt;
+    let n = rt.procs();
+    if n == 1 {
+        return None;
+    }
+    for pass in 0..STEAL_PASSES {
+        let last_pass = pass == STEAL_PASSES - 1;
+        // SAFETY: we hold `p`.
+        let start = next_random(unsafe { &mut p.local().rng }) as usize % n;
+        for i in 0..n {
+            let victim = &rt.ps[(start + i) % n];
+            if victim.id == p.id {
+                continue;
+            }
+            if let Some(g) = p.runq.steal_from(&victim.runq) {
+                p.stats.steals.inc();
+                // SAFETY: run queues only hold pointers made from GRefs.
+                return Some(unsafe { GRef::from_ptr(g) });
+            }
+            if last_pass {
+                let next = victim.runnext.swap(std::ptr::null_mut(), Acquire);
+                if !next.is_null() {
+                    p.stats.steals.inc();
+                    // SAFETY: as above.
+                    return Some(unsafe { GRef::from_ptr(next) });
+                }
+            }
+        }
+    }
+    None
+}
+
+fn next_random(state: &mut u64) -> u64 {
+    // xorshift64*: plenty for picking victims.
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+/// Runs `g` on this M until it yields, parks or finishes (Go's `execute` +
+/// the `mcall` continuations `gosched_m`, `park_m`, `goexit0`).
+///
+/// Returns a goroutine to run next without searching: only for a locked M
+/// whose goroutine came back to it.
+fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
+    if let Some(owner) = locked_elsewhere(m, g) {
+        hand_off_to_locked_m(m, owner, g);
+        return None;
+    }
+    loop {
+        let p = m.p();
+        {
+            // SAFETY: we hold `p`.
+            let local = unsafe { p.local() };
+            if inherit {
+                local.inherited += 1;
+            } else {
+                local.schedtick = local.schedtick.wrapping_add(1);
+                local.inherited = 0;
+            }
+        }
+        p.stats.switches.inc();
+        g.set_status(Status::Running);
+        m.curg.set(Some(g));
+        hooks::emit(Event::Start {
+            g,
+            m: m.id,
+            p: p.id,
+        });
+        let Some(result) = resume(m, g) else {
+            // No stack to start it on: it waits for a running goroutine to
+            // exit and free one.
+            m.curg.set(None);
+            wait_for_stack(m.rt, g);
+            return None;
+        };
+        m.curg.set(None);
+        match result {
+            CoroutineResult::Return(()) => {
+                destroy_g(m, g);
+                return None;
+            }
+            CoroutineResult::Yield(Switch::Yield) => {
+                g.set_status(Status::Runnable);
+                hooks::emit(Event::Yield { g });
+                runq_put(m.rt, m.p(), g, false);
+                if m.locked_g.get() == Some(g) {
+                    // A locked goroutine lets others run, then resumes here.
+                    return stop_locked_m(m);
+                }
+                return None;
+            }
+            CoroutineResult::Yield(Switch::Park) => {
+                m.p().stats.parks.inc();
+                if park::commit_park(g) {
+                    if m.locked_g.get() == Some(g) {
+                        return stop_locked_m(m);
+                    }
+                    return None;
+                }
+                // Unparked while switching out: run it again right away.
+                inherit = true;
+            }
+        }
+    }
+}
+
+/// Resumes `g`'s coroutine, creating it (and taking a stack) on first run.
+/// `None`: it has not started and no stack can be had now.
+fn resume(m: &M, g: GRef) -> Option<CoroutineResult<Switch, ()>> {
+    // SAFETY: the G is not running (we are about to run it), so the M is
+    // its sole holder; `coroutine` is only touched by the M.
+    let slot = unsafe { g.coroutine_mut() };
+    if slot.is_none() {
+        *slot = Some(start_coroutine(m, g)?);
+    }
+    Some(slot.as_mut().expect("just created").resume(()))
+}
+
+fn start_coroutine(m: &M, g: GRef) -> Option<GCoroutine> {
+    let rt = m.rt;
+    // SAFETY: the M is the sole holder of a G that has not run yet.
+    let size = unsafe { g.owned_mut() }.stack_size;
+    let stack = if size == rt.stacks.stack_size() {
+        // SAFETY: we hold our P.
+        rt.stacks.get(unsafe { &mut m.p().local().stacks })
+    } else {
+        Stack::map(size)
+    };
+    let stack = stack.ok()?;
+    let (lo, hi) = stack.guard();
+    g.guard_lo.store(lo, Relaxed);
+    g.guard_hi.store(hi, Relaxed);
+    g.stack_bytes.store(stack.size(), Relaxed);
+    Some(GCoroutine::with_stack(stack, move |yielder, ()| {
+        goroutine_main(g, yielder)
+    }))
+}
+
+/// Parks a never-started `g` until a stack is freed.
+fn wait_for_stack(rt: &'static Shared, g: GRef) {
+    g.set_status(Status::Runnable);
+    let mut waiters = rt.stack_waiters.lock().unwrap_or_else(|e| e.into_inner());
+    waiters.push_back(g);
+    rt.n_stack_waiters.store(waiters.len(), Release);
+}
+
+/// A stack was freed: start the first goroutine waiting for one.
+fn wake_stack_waiter(rt: &'static Shared, p: &P) {
+    let g = {
+        let mut waiters = rt.stack_waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let g = waiters.pop_front();
+        rt.n_stack_waiters.store(waiters.len(), Release);
+        if waiters.is_empty() {
+            rt.stack_wait_warned.store(false, Relaxed);
+        }
+        g
+    };
+    if let Some(g) = g {
+        runq_put(rt, p, g, false);
+    }
+}
+
+/// Said once when every P is idle while goroutines wait for stacks: they
+/// will only start if something outside the runtime wakes a goroutine that
+/// then exits, so the user should hear why nothing is happening.
+fn warn_stack_starvation(rt: &'static Shared) {
+    let waiting = rt.n_stack_waiters.load(Acquire);
+    if waiting == 0 || rt.npidle.load(SeqCst) != rt.procs() {
+        return;
+    }
+    if rt.stack_wait_warned.swap(true, Relaxed) {
+        return;
+    }
+    eprintln!(
+        "goro: {waiting} goroutines cannot start until running goroutines exit, and none is \
+         running: {}",
+        stack::mapping_exhausted(rt.live.load(Relaxed))
+    );
+}
+
+/// The bottom frame of every goroutine.
+fn goroutine_main(g: GRef, yielder: &corosensei::Yielder<(), Switch>) {
+    // SAFETY: we are the running goroutine, the G's sole holder; each
+    // borrow below ends before anything that could borrow it again runs.
+    let entry = unsafe {
+        let owned = g.owned_mut();
+        owned.yielder = yielder;
+        owned.entry.take()
+    };
+    // The entry catches panics itself (see `spawn.rs`), so this returns.
+    if let Some(entry) = entry {
+        entry.run();
+        // Drop our reference before the G can be reused (and, for a scoped
+        // goroutine, before the scope may end).
+        drop(entry);
+    }
+    // Goroutine-local values are dropped here, on the goroutine, since their
+    // destructors may block.
+    // SAFETY: as above.
+    let locals = std::mem::take(unsafe { &mut g.owned_mut().locals });
+    drop(locals);
+    if current::m().and_then(|m| m.locked_g.get()) == Some(g) {
+        super::unlock_os_thread();
+    }
+}
+
+/// Switches from the running goroutine `g` back to its M.
+pub(crate) fn switch_out(g: GRef, why: Switch) {
+    // SAFETY: we are the running goroutine; `yielder` was set by
+    // `goroutine_main` and stays valid while the coroutine lives.
+    let yielder = unsafe { &*g.owned_mut().yielder };
+    yielder.suspend(why);
+}
+
+/// Frees a finished goroutine: its stack back to the pool, its G to the
+/// free list (Go's `goexit0` + `gfput`).
+fn destroy_g(m: &M, g: GRef) {
+    let rt = m.rt;
+    let p = m.p();
+    // SAFETY: the goroutine has returned; the M is its sole holder.
+    let co = unsafe { g.coroutine_mut() }
+        .take()
+        .expect("finished G has a coroutine");
+    let stack = co.into_stack();
+    g.guard_lo.store(0, Relaxed);
+    g.guard_hi.store(0, Relaxed);
+    hooks::emit(Event::Exit { g });
+    g.set_status(Status::Dead);
+    // SAFETY: as above; and we hold `p`.
+    let (owned, local) = unsafe { (g.owned_mut(), p.local()) };
+    rt.stacks.put(&mut local.stacks, stack, owned.deepest_sp);
+    rt.live.fetch_sub(1, Relaxed);
+    g::free_g(&mut local.gfree, g);
+    if rt.n_stack_waiters.load(Acquire) > 0 {
+        wake_stack_waiter(rt, p);
+    }
+}
+
+/// Makes a parked `g` runnable (Go's `ready`): into the current P's
+/// `runnext` when called on one of its runtime's Ms — the woken G runs next,
+/// on a warm cache — else onto the global queue.
+pub(crate) fn ready(g: GRef) {
+    g.set_status(Status::Runnable);
+    let rt = g.runtime();
+    if let Some(m) = current::m() {
+        if std::ptr::eq(m.rt, rt) {
+            if let Some(p) = m.try_p() {
+                // SAFETY: we hold `p`.
+                let next = unsafe { p.local().inherited } < INHERIT_LIMIT;
+                runq_put(rt, p, g, next);
+                rt.wakep();
+                return;
+            }
+        }
+    }
+    rt.global_put(g);
+}
+
+/// Queues a newly spawned goroutine (Go's `newproc` tail): into `runnext`
+/// of the spawner's P, else the global queue.
+pub(crate) fn spawn_g(rt: &'static Shared, g: GRef) {
+    hooks::emit(Event::Create {
+        g,
+        parent: current::g(),
+    });
+    if let Some(m) = current::m() {
+        if std::ptr::eq(m.rt, rt) {
+            if let Some(p) = m.try_p() {
+                p.stats.spawned.inc();
+                runq_put(rt, p, g, true);
+                rt.wakep();
+                return;
+            }
+        }
+    }
+    rt.offp_stats.spawned.inc_shared();
+    rt.global_put(g);
+}
+
+/// The free-G list of the current P, if this thread holds one of `rt`'s Ps.
+pub(crate) fn with_local_gfree<R>(
+    rt: &'static Shared,
+    f: impl FnOnce(Option<&mut Vec<GRef>>) -> R,
+) -> R {
+    match current::m() {
+        Some(m) if std::ptr::eq(m.rt, rt) && m.try_p().is_some() => {
+            // SAFETY: we hold the P.
+            f(Some(unsafe { &mut m.p().local().gfree }))
+        }
+        _ => f(None),
+    }
+}
+
+/// `yield_now` from a goroutine: back to the tail of the queue.
+pub(crate) fn gosched(g: GRef) {
+    switch_out(g, Switch::Yield);
+}
+
+// --- lock_os_thread: Go's lockOSThread / startlockedm / stoplockedm ---
+
+/// If `g` is locked to another M, that M.
+fn locked_elsewhere(m: &M, g: GRef) -> Option<Arc<MNote>> {
+    // SAFETY: the G is queued-not-running, and we just took it: sole holder.
+    let owned = unsafe { g.owned_mut() };
+    if !owned.locked {
+        return None;
+    }
+    if m.locked_g.get() == Some(g) {
+        return None;
+    }
+    owned.locked_m.clone()
+}
+
+/// We picked a goroutine locked to another M: give that M our P and the
+/// goroutine, and sleep (Go's `startlockedm`).
+fn hand_off_to_locked_m(m: &M, owner: Arc<MNote>, g: GRef) {
+    let p = m.releasep();
+    owner.wake(Wake::Run {
+        p: p.id,
+        spinning: false,
+        g: Some(g),
+    });
+    // We hold no P now: find_runnable will put us to sleep.
+}
+
+/// Our locked goroutine parked or yielded: this M may run nothing else, so
+/// hand the P to someone else and sleep until the goroutine comes back
+/// (Go's `stoplockedm`).
+fn stop_locked_m(m: &M) -> Option<(GRef, bool)> {
+    let p = m.releasep();
+    hand_off_p(m.rt, p);
+    match m.note.wait() {
+        Wake::Run { p, g, .. } => {
+            m.acquirep(p);
+            let g = g.expect("a locked M is only woken with its goroutine");
+            Some((g, false))
+        }
+        Wake::Exit => None,
+    }
+}
+
+/// Gives away a P whose M is about to block (Go's `handoffp`): to a new M if
+/// there is work for it, else to the idle list.
+fn hand_off_p(rt: &'static Shared, p: &'static P) {
+    if !p.has_no_work() || rt.runq_len.load(Acquire) > 0 {
+        rt.startm(Some(p.id), false);
+        return;
+    }
+    if rt.nmspinning.load(SeqCst) + rt.npidle.load(SeqCst) == 0
+        && rt.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
+    {
+        rt.startm(Some(p.id), true);
+        return;
+    }
+    let mut sched = rt.lock();
+    rt.pidle_put(&mut sched, p.id);
+    // Work may have been queued globally just before we idled the P.
+    let work = rt.runq_len.load(Acquire) > 0;
+    drop(sched);
+    if work {
+        rt.wakep();
+    }
+}
+
+/// Prints a fatal runtime error and aborts, as Go's `throw` does.
+pub(crate) fn fatal(msg: &str) -> ! {
+    eprintln!("fatal error: {msg}");
+    std::process::abort();
+}

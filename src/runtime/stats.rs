@@ -1,0 +1,53 @@
+//! Scheduler counters, kept per P so that counting never shares a cache line
+//! between Ps; `goro::stats()` sums them.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// A counter written by one thread at a time (a P's owner) and read by any.
+/// Increments are a plain load + store, not a read-modify-write.
+#[derive(Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    #[inline]
+    pub(crate) fn inc(&self) {
+        self.0.store(self.0.load(Relaxed) + 1, Relaxed);
+    }
+
+    /// An increment that may race with another writer (for counters of
+    /// events off any P); exact.
+    pub(crate) fn inc_shared(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct PStats {
+    pub spawned: Counter,
+    pub switches: Counter,
+    pub steals: Counter,
+    pub parks: Counter,
+}
+
+/// A snapshot of the runtime's counters (`goro::stats()`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Goroutines spawned since the runtime started.
+    pub spawned: u64,
+    /// Goroutines alive now (spawned and not finished).
+    pub running: u64,
+    /// Times an M switched to a goroutine.
+    pub context_switches: u64,
+    /// Successful steals from another P's queue.
+    pub steals: u64,
+    /// Times a goroutine parked.
+    pub parks: u64,
+    /// OS threads (Ms) created.
+    pub ms: u64,
+    /// Processors (Ps): the parallelism, `GORO_MAXPROCS`.
+    pub ps: u64,
+}
