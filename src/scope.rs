@@ -5,11 +5,12 @@
 //! what it borrowed. A scoped goroutine that panicked and was not joined
 //! makes `scope` panic after all have finished.
 
-use crate::runtime::g::WaitReason;
+use crate::runtime::g::{GRef, WaitReason};
 use crate::runtime::park::{self, Unparker};
-use crate::spawn::{self, JoinError, Joinable};
+use crate::runtime::task;
+use crate::spawn::{self, JoinError};
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 
@@ -42,8 +43,13 @@ pub struct Scope<'scope, 'env: 'scope> {
 
 /// A handle to join a scoped goroutine.
 pub struct ScopedJoinHandle<'scope, T> {
-    task: Arc<dyn Joinable<T> + 'scope>,
+    g: GRef,
+    _result: PhantomData<&'scope T>,
 }
+
+// SAFETY: as for `JoinHandle`: only a T (Send) moves out, on one thread.
+unsafe impl<T: Send> Send for ScopedJoinHandle<'_, T> {}
+unsafe impl<T: Send> Sync for ScopedJoinHandle<'_, T> {}
 
 /// Creates a scope for spawning goroutines that borrow from the caller.
 ///
@@ -100,10 +106,26 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         self.data.running.fetch_add(1, Relaxed);
         // SAFETY: `scope` does not return (so 'scope does not end) until
         // `running` is back to zero, i.e. until every task was dropped.
-        match unsafe { spawn::spawn_scoped(self.rt, f, self.data.clone()) } {
-            Ok(task) => ScopedJoinHandle { task },
-            // The failed task was dropped, which already counted it out.
-            Err(e) => panic!("{e}"),
+        let spawned = unsafe {
+            spawn::spawn_task(
+                self.rt,
+                f,
+                Some(self.data.clone()),
+                None,
+                None,
+                Location::caller(),
+            )
+        };
+        match spawned {
+            Ok(g) => ScopedJoinHandle {
+                g,
+                _result: PhantomData,
+            },
+            Err(e) => {
+                // Never spawned: the scope must not wait for it.
+                self.data.running.fetch_sub(1, Relaxed);
+                panic!("{e}")
+            }
         }
     }
 }
@@ -112,14 +134,19 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the goroutine and returns its value, or `Err` with its
     /// panic.
     pub fn join(self) -> Result<T, JoinError> {
-        self.task
-            .packet()
-            .wait(WaitReason::Join)
-            .map_err(JoinError::from_payload)
+        // SAFETY: we are the G's join handle, joining once (by value), and
+        // the cell holds a closure returning T.
+        unsafe { self.g.task.join::<T>() }.map_err(JoinError::from_payload)
     }
 
     /// True once the goroutine has finished.
     pub fn is_finished(&self) -> bool {
-        self.task.packet().is_done()
+        self.g.task.is_done()
+    }
+}
+
+impl<T> Drop for ScopedJoinHandle<'_, T> {
+    fn drop(&mut self) {
+        task::release(self.g);
     }
 }

@@ -13,6 +13,7 @@
 
 use super::sched::Shared;
 use super::stack::Stack;
+use super::task::TaskCell;
 use corosensei::{Coroutine, Yielder};
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -153,7 +154,6 @@ pub(crate) const PARK_NOTIFIED: u8 = 2;
 /// spawner before it is queued. Handing a G over through a run queue (release
 /// push, acquire pop) hands these over too.
 pub(crate) struct GOwned {
-    pub entry: Option<std::sync::Arc<dyn crate::spawn::Entry>>,
     /// Valid while the coroutine runs: the handle it suspends through.
     pub yielder: *const Yielder<(), Switch>,
     /// Requested stack size (the runtime default unless the Builder said).
@@ -168,6 +168,8 @@ pub(crate) struct GOwned {
     pub locked_m: Option<std::sync::Arc<super::park::MNote>>,
 }
 
+/// Aligned to a cache line: neighbouring Gs are often run by different Ms.
+#[repr(align(64))]
 pub(crate) struct G {
     /// Goroutine id, fresh for each life of this G; 0 while idle.
     pub id: AtomicU64,
@@ -175,6 +177,11 @@ pub(crate) struct G {
     wait_reason: AtomicU8,
     /// The park token: `PARK_EMPTY`, `PARK_PARKED` or `PARK_NOTIFIED`.
     pub park: AtomicU8,
+    /// Owners of this G's life: the goroutine (until it exits) and its join
+    /// handle (until joined or dropped). The last to let go frees the G.
+    pub refs: AtomicU8,
+    /// The goroutine's closure, then its result.
+    pub task: TaskCell,
     /// The runtime this goroutine belongs to (runtimes are never freed).
     runtime: AtomicPtr<Shared>,
     /// Where it was spawned (`#[track_caller]`).
@@ -247,13 +254,14 @@ impl G {
             status: AtomicU8::new(Status::Idle as u8),
             wait_reason: AtomicU8::new(WaitReason::None as u8),
             park: AtomicU8::new(PARK_EMPTY),
+            refs: AtomicU8::new(0),
+            task: TaskCell::new(),
             runtime: AtomicPtr::new(ptr::null_mut()),
             location: AtomicPtr::new(ptr::null_mut()),
             name: Mutex::new(None),
             guard_lo: AtomicUsize::new(0),
             guard_hi: AtomicUsize::new(0),
             owned: UnsafeCell::new(GOwned {
-                entry: None,
                 yielder: ptr::null(),
                 stack_size: 0,
                 deepest_sp: 0,
@@ -345,7 +353,6 @@ impl G {
 pub(crate) fn alloc_g(
     local: Option<&mut Vec<GRef>>,
     runtime: &'static Shared,
-    entry: std::sync::Arc<dyn crate::spawn::Entry>,
     stack_size: usize,
     name: Option<String>,
     location: &'static Location<'static>,
@@ -361,10 +368,10 @@ pub(crate) fn alloc_g(
         g.named.store(true, Relaxed);
     }
     g.park.store(PARK_EMPTY, Relaxed);
+    g.refs.store(2, Relaxed);
     g.set_wait_reason(WaitReason::None);
     // SAFETY: a G taken off a free list (or new) has no other holder.
     let owned = unsafe { g.owned_mut() };
-    owned.entry = Some(entry);
     owned.stack_size = stack_size;
     owned.deepest_sp = 0;
     owned.locked = false;
@@ -387,13 +394,17 @@ fn take_free_g(local: Option<&mut Vec<GRef>>) -> Option<GRef> {
 }
 
 /// Puts a finished G on `local` (a P's free list), spilling half to the
-/// global list when it is long.
-pub(crate) fn free_g(local: &mut Vec<GRef>, g: GRef) {
+/// global list when it is long; with no P, on the global list.
+pub(crate) fn free_g(local: Option<&mut Vec<GRef>>, g: GRef) {
     g.set_status(Status::Idle);
     g.id.store(0, Relaxed);
     if g.named.swap(false, Relaxed) {
         *g.name.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
+    let Some(local) = local else {
+        GFREE.lock().unwrap_or_else(|e| e.into_inner()).push(g);
+        return;
+    };
     local.push(g);
     if local.len() > P_GFREE_MAX {
         let spill = local.len() / 2;

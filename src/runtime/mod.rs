@@ -47,6 +47,7 @@ pub(crate) mod runq;
 pub(crate) mod sched;
 pub(crate) mod stack;
 pub(crate) mod stats;
+pub(crate) mod task;
 
 use sched::Shared;
 use std::io;
@@ -245,7 +246,7 @@ pub fn stats() -> Stats {
     let mut s = Stats {
         ps: rt.procs() as u64,
         ms: rt.nm.load(std::sync::atomic::Ordering::Relaxed) as u64,
-        running: rt.live.load(std::sync::atomic::Ordering::Relaxed) as u64,
+        running: rt.live() as u64,
         ..Stats::default()
     };
     for st in rt.ps.iter().map(|p| &p.stats).chain([&rt.offp_stats]) {
@@ -260,9 +261,7 @@ pub fn stats() -> Stats {
 /// Number of goroutines alive (spawned and not finished) in the current
 /// runtime (Go's `runtime.NumGoroutine`).
 pub fn num_goroutines() -> usize {
-    current_or_default()
-        .live
-        .load(std::sync::atomic::Ordering::Relaxed)
+    current_or_default().live()
 }
 
 /// The current goroutine's id, or `None` on a plain thread.

@@ -21,11 +21,12 @@
 //! deadline will slot in, exactly as in Go's `findRunnable`.
 
 use super::current;
-use super::g::{self, GCoroutine, GRef, Status, Switch};
+use super::g::{GCoroutine, GRef, Status, Switch};
 use super::hooks::{self, Event};
 use super::park::{self, MNote, Wake};
 use super::sched::{Shared, P};
 use super::stack::{self, Stack};
+use super::task;
 use corosensei::CoroutineResult;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
@@ -468,26 +469,17 @@ fn warn_stack_starvation(rt: &'static Shared) {
     eprintln!(
         "goro: {waiting} goroutines cannot start until running goroutines exit, and none is \
          running: {}",
-        stack::mapping_exhausted(rt.live.load(Relaxed))
+        stack::mapping_exhausted(rt.live())
     );
 }
 
 /// The bottom frame of every goroutine.
 fn goroutine_main(g: GRef, yielder: &corosensei::Yielder<(), Switch>) {
-    // SAFETY: we are the running goroutine, the G's sole holder; each
-    // borrow below ends before anything that could borrow it again runs.
-    let entry = unsafe {
-        let owned = g.owned_mut();
-        owned.yielder = yielder;
-        owned.entry.take()
-    };
-    // The entry catches panics itself (see `spawn.rs`), so this returns.
-    if let Some(entry) = entry {
-        entry.run();
-        // Drop our reference before the G can be reused (and, for a scoped
-        // goroutine, before the scope may end).
-        drop(entry);
-    }
+    // SAFETY: we are the running goroutine, the G's sole holder; the
+    // borrow ends at once.
+    unsafe { g.owned_mut().yielder = yielder };
+    // Runs the closure, catching a panic, and publishes the result.
+    g.task.run();
     // Goroutine-local values are dropped here, on the goroutine, since their
     // destructors may block.
     // SAFETY: as above.
@@ -520,11 +512,14 @@ fn destroy_g(m: &M, g: GRef) {
     g.guard_hi.store(0, Relaxed);
     hooks::emit(Event::Exit { g });
     g.set_status(Status::Dead);
-    // SAFETY: as above; and we hold `p`.
-    let (owned, local) = unsafe { (g.owned_mut(), p.local()) };
-    rt.stacks.put(&mut local.stacks, stack, owned.deepest_sp);
-    rt.live.fetch_sub(1, Relaxed);
-    g::free_g(&mut local.gfree, g);
+    {
+        // SAFETY: as above; and we hold `p`.
+        let (owned, local) = unsafe { (g.owned_mut(), p.local()) };
+        rt.stacks.put(&mut local.stacks, stack, owned.deepest_sp);
+    }
+    p.stats.exited.inc();
+    // The goroutine lets go of its G; the join handle may still hold it.
+    task::release(g);
     if rt.n_stack_waiters.load(Acquire) > 0 {
         wake_stack_waiter(rt, p);
     }

@@ -120,8 +120,6 @@ pub(crate) struct Shared {
     pub nmspinning: AtomicUsize,
     /// Ms created so far.
     pub nm: AtomicUsize,
-    /// Goroutines spawned into this runtime and not yet finished.
-    pub live: AtomicUsize,
     pub stacks: StackPool,
     /// Goroutines that could not start for want of a stack (the mapping
     /// budget was spent); each exit hands its stack to the first of them.
@@ -151,7 +149,6 @@ impl Shared {
             npidle: AtomicUsize::new(procs),
             nmspinning: AtomicUsize::new(0),
             nm: AtomicUsize::new(0),
-            live: AtomicUsize::new(0),
             stack_waiters: Mutex::new(VecDeque::new()),
             n_stack_waiters: AtomicUsize::new(0),
             stack_wait_warned: AtomicBool::new(false),
@@ -160,6 +157,18 @@ impl Shared {
             config,
         });
         Box::leak(shared)
+    }
+
+    /// Goroutines spawned into this runtime and not yet finished: summed
+    /// from per-P counters so that spawning and exiting never contend on a
+    /// shared counter. A snapshot, exact when nothing is spawning.
+    pub(crate) fn live(&self) -> usize {
+        let (mut spawned, mut exited) = (0u64, 0u64);
+        for st in self.ps.iter().map(|p| &p.stats).chain([&self.offp_stats]) {
+            spawned += st.spawned.get();
+            exited += st.exited.get();
+        }
+        spawned.saturating_sub(exited) as usize
     }
 
     pub(crate) fn procs(&self) -> usize {

@@ -273,13 +273,13 @@ impl StackBudget {
     }
 
     /// Spawn-time check: fails when the mapped stacks are at the limit, i.e.
-    /// when the new goroutine could not start until others exit. `live` is
-    /// the runtime's live goroutine count, for the message.
-    pub(crate) fn check_spawn(&self, live: usize) -> io::Result<()> {
+    /// when the new goroutine could not start until others exit. `live`
+    /// counts the runtime's live goroutines, for the message.
+    pub(crate) fn check_spawn(&self, live: impl FnOnce() -> usize) -> io::Result<()> {
         if self.can_map() {
             Ok(())
         } else {
-            Err(mapping_exhausted(live))
+            Err(mapping_exhausted(live()))
         }
     }
 }

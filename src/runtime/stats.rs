@@ -28,6 +28,7 @@ impl Counter {
 #[derive(Default)]
 pub(crate) struct PStats {
     pub spawned: Counter,
+    pub exited: Counter,
     pub switches: Counter,
     pub steals: Counter,
     pub parks: Counter,
