@@ -248,7 +248,7 @@ const GOID_BATCH: u64 = 64;
 pub(crate) const P_GFREE_MAX: usize = 64;
 
 impl G {
-    fn new() -> GRef {
+    fn allocate() -> GRef {
         let g = Box::new(G {
             id: AtomicU64::new(0),
             status: AtomicU8::new(Status::Idle as u8),
@@ -357,7 +357,7 @@ pub(crate) fn alloc_g(
     name: Option<String>,
     location: &'static Location<'static>,
 ) -> GRef {
-    let g = take_free_g(local).unwrap_or_else(G::new);
+    let g = take_free_g(local).unwrap_or_else(G::allocate);
     g.id.store(next_goid(), Relaxed);
     g.runtime
         .store(runtime as *const Shared as *mut Shared, Release);

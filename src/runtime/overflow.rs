@@ -101,9 +101,9 @@ fn report_overflow(id: u64, name: Option<StackStr>, stack_bytes: usize) -> ! {
     if let Some(name) = name {
         let _ = write!(msg, " ({})", name.as_str());
     }
-    let _ = write!(
+    let _ = writeln!(
         msg,
-        " overflowed its stack of {} KiB; raise it with Builder::stack_size or GORO_STACK_SIZE\n",
+        " overflowed its stack of {} KiB; raise it with Builder::stack_size or GORO_STACK_SIZE",
         stack_bytes / 1024
     );
     // SAFETY: write(2) and abort(3) are async-signal-safe.
@@ -119,7 +119,7 @@ fn report_overflow(id: u64, name: Option<StackStr>, stack_bytes: usize) -> ! {
 fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let index = if sig == libc::SIGSEGV { 0 } else { 1 };
     // SAFETY: PREVIOUS was fully written before our handler was installed.
-    let previous = unsafe { (*(&raw const PREVIOUS[index])).assume_init() };
+    let previous = unsafe { PREVIOUS[index].assume_init() };
     let handler = previous.sa_sigaction;
     if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
         if previous.sa_flags & libc::SA_SIGINFO != 0 {

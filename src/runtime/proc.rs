@@ -172,7 +172,7 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
                 return Some((g, false));
             }
         }
-        if let Some(found) = runq_get(p) {
+        if let Some(found) = runq_get(rt, p) {
             return Some(found);
         }
         if rt.runq_len.load(Acquire) > 0 {
@@ -255,19 +255,28 @@ fn stop_m(m: &M) -> Wake {
 }
 
 /// Takes `runnext`, else the head of the local queue (Go's `runqget`).
-fn runq_get(p: &P) -> Option<(GRef, bool)> {
-    let next = p.runnext.swap(std::ptr::null_mut(), Acquire);
-    if !next.is_null() {
-        // SAFETY: run queues only hold pointers made from GRefs.
-        return Some((unsafe { GRef::from_ptr(next) }, true));
+fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
+    // Look before swapping: an empty `runnext` is common (every yield) and
+    // a plain load is much cheaper than an atomic exchange.
+    if !p.runnext.load(Relaxed).is_null() {
+        let next = p.runnext.swap(std::ptr::null_mut(), Acquire);
+        if !next.is_null() {
+            // SAFETY: run queues only hold pointers made from GRefs.
+            return Some((unsafe { GRef::from_ptr(next) }, true));
+        }
     }
+    // With one P there is nobody to steal from our queue.
+    let no_stealers = rt.procs() == 1;
     // SAFETY: as above.
-    p.runq.pop().map(|g| (unsafe { GRef::from_ptr(g) }, false))
+    p.runq
+        .pop(no_stealers)
+        .map(|g| (unsafe { GRef::from_ptr(g) }, false))
 }
 
 /// Puts `g` on `p`'s queue: in `runnext` if `next` (kicking the old `runnext`
 /// to the tail), else at the tail; overflow goes to the global queue (Go's
 /// `runqput`). Caller holds `p`.
+#[inline]
 pub(crate) fn runq_put(rt: &'static Shared, p: &P, g: GRef, next: bool) {
     let mut g = g.as_ptr();
     if next {
@@ -278,13 +287,18 @@ pub(crate) fn runq_put(rt: &'static Shared, p: &P, g: GRef, next: bool) {
         g = old;
     }
     if let Err(overflow) = p.runq.push(g) {
-        let mut sched = rt.lock();
-        // SAFETY: run queues only hold pointers made from GRefs.
-        rt.global_put_batch(
-            &mut sched,
-            overflow.into_iter().map(|g| unsafe { GRef::from_ptr(g) }),
-        );
+        spill_to_global(rt, overflow);
     }
+}
+
+#[cold]
+fn spill_to_global(rt: &'static Shared, overflow: super::runq::Overflow<super::g::G>) {
+    let mut sched = rt.lock();
+    // SAFETY: run queues only hold pointers made from GRefs.
+    rt.global_put_batch(
+        &mut sched,
+        overflow.into_iter().map(|g| unsafe { GRef::from_ptr(g) }),
+    );
 }
 
 /// Tries to steal from the other Ps (Go's `stealWork`).

@@ -28,7 +28,7 @@ const MASK: u32 = LOCAL_QUEUE_CAPACITY as u32 - 1;
 pub(crate) struct RunQueue<T> {
     head: AtomicU32,
     tail: AtomicU32,
-    slots: Box<[AtomicPtr<T>]>,
+    slots: Box<[AtomicPtr<T>; LOCAL_QUEUE_CAPACITY]>,
 }
 
 /// Items that did not fit: half the ring plus the item being pushed, in FIFO
@@ -37,9 +37,7 @@ pub(crate) type Overflow<T> = Vec<*mut T>;
 
 impl<T> RunQueue<T> {
     pub(crate) fn new() -> Self {
-        let slots = (0..LOCAL_QUEUE_CAPACITY)
-            .map(|_| AtomicPtr::new(ptr::null_mut()))
-            .collect();
+        let slots = Box::new(std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())));
         RunQueue {
             head: AtomicU32::new(0),
             tail: AtomicU32::new(0),
@@ -47,6 +45,7 @@ impl<T> RunQueue<T> {
         }
     }
 
+    #[inline]
     fn slot(&self, index: u32) -> &AtomicPtr<T> {
         &self.slots[(index & MASK) as usize]
     }
@@ -67,12 +66,27 @@ impl<T> RunQueue<T> {
     /// Returns `Err(overflow)` when the ring was full: half the ring and
     /// `item` have then been removed from this queue and must go to the
     /// global queue (Go's `runqputslow`).
+    #[inline]
     pub(crate) fn push(&self, item: *mut T) -> Result<(), Overflow<T>> {
+        let head = self.head.load(Acquire);
+        // Only the owner writes `tail`.
+        let tail = self.tail.load(Relaxed);
+        if tail.wrapping_sub(head) < LOCAL_QUEUE_CAPACITY as u32 {
+            self.slot(tail).store(item, Relaxed);
+            self.tail.store(tail.wrapping_add(1), Release);
+            return Ok(());
+        }
+        self.push_full(item)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_full(&self, item: *mut T) -> Result<(), Overflow<T>> {
         loop {
             let head = self.head.load(Acquire);
-            // Only the owner writes `tail`.
             let tail = self.tail.load(Relaxed);
             if tail.wrapping_sub(head) < LOCAL_QUEUE_CAPACITY as u32 {
+                // A stealer moved `head`: there is room now.
                 self.slot(tail).store(item, Relaxed);
                 self.tail.store(tail.wrapping_add(1), Release);
                 return Ok(());
@@ -80,7 +94,6 @@ impl<T> RunQueue<T> {
             if let Some(batch) = self.take_half_for_overflow(head, tail, item) {
                 return Err(batch);
             }
-            // A stealer moved `head`: there is room now, retry the fast path.
         }
     }
 
@@ -103,7 +116,21 @@ impl<T> RunQueue<T> {
     }
 
     /// Takes the item at the head. Owner only.
-    pub(crate) fn pop(&self) -> Option<*mut T> {
+    ///
+    /// `no_stealers` promises that no other thread can steal from this
+    /// queue (a runtime with a single P): the head then moves with a plain
+    /// store instead of a compare-and-swap.
+    pub(crate) fn pop(&self, no_stealers: bool) -> Option<*mut T> {
+        if no_stealers {
+            let head = self.head.load(Relaxed);
+            let tail = self.tail.load(Relaxed);
+            if head == tail {
+                return None;
+            }
+            let item = self.slot(head).load(Relaxed);
+            self.head.store(head.wrapping_add(1), Release);
+            return Some(item);
+        }
         loop {
             let head = self.head.load(Acquire);
             let tail = self.tail.load(Relaxed);
@@ -186,7 +213,7 @@ mod tests {
         assert_eq!(overflow[0], item(0));
         assert_eq!(*overflow.last().unwrap(), item(999));
         assert_eq!(q.len(), LOCAL_QUEUE_CAPACITY / 2);
-        assert_eq!(q.pop(), Some(item(LOCAL_QUEUE_CAPACITY / 2)));
+        assert_eq!(q.pop(false), Some(item(LOCAL_QUEUE_CAPACITY / 2)));
     }
 
     /// A model check by stress: one owner pushing and popping, several
@@ -208,7 +235,7 @@ mod tests {
                             let finished = done.load(SeqCst);
                             if let Some(it) = queues[me].steal_from(&queues[0]) {
                                 mine.push(it as usize);
-                                while let Some(it) = queues[me].pop() {
+                                while let Some(it) = queues[me].pop(false) {
                                     mine.push(it as usize);
                                 }
                             } else if finished {
@@ -226,12 +253,12 @@ mod tests {
                     overflowed.extend(batch.into_iter().map(|p| p as usize));
                 }
                 if (i + round) % 3 == 0 {
-                    if let Some(it) = queues[0].pop() {
+                    if let Some(it) = queues[0].pop(false) {
                         mine.push(it as usize);
                     }
                 }
             }
-            while let Some(it) = queues[0].pop() {
+            while let Some(it) = queues[0].pop(false) {
                 mine.push(it as usize);
             }
             done.store(true, SeqCst);
