@@ -274,3 +274,47 @@ mod tests {
         }
     }
 }
+
+/// Model checks with loom: `RUSTFLAGS="--cfg loom" cargo test --release --lib loom_`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    fn item(n: usize) -> *mut u8 {
+        (n + 1) as *mut u8
+    }
+
+    /// The owner pushes and pops while another P steals: every item is
+    /// taken exactly once, in every interleaving.
+    #[test]
+    fn loom_owner_and_stealer_take_each_item_once() {
+        loom::model(|| {
+            let victim = Arc::new(RunQueue::<u8>::new());
+            let thief = Arc::new(RunQueue::<u8>::new());
+            for i in 0..3 {
+                victim.push(item(i)).unwrap();
+            }
+            let (v, t) = (victim.clone(), thief.clone());
+            let stealer = thread::spawn(move || {
+                let mut got = Vec::new();
+                if let Some(x) = t.steal_from(&v) {
+                    got.push(x as usize);
+                    while let Some(x) = t.pop(false) {
+                        got.push(x as usize);
+                    }
+                }
+                got
+            });
+            let mut mine = Vec::new();
+            victim.push(item(3)).unwrap();
+            while let Some(x) = victim.pop(false) {
+                mine.push(x as usize);
+            }
+            mine.extend(stealer.join().unwrap());
+            mine.sort();
+            assert_eq!(mine, vec![1, 2, 3, 4]);
+        });
+    }
+}
