@@ -65,12 +65,18 @@
 
 #![warn(missing_docs)]
 
+pub mod chan;
 mod local;
 mod loom;
 mod runtime;
 mod scope;
+pub mod select;
 mod spawn;
 pub mod sync;
+pub mod time;
+
+pub use chan::{chan, Receiver, Sender};
+pub use select::{Select, Selected};
 
 pub use local::LocalKey;
 pub use runtime::{

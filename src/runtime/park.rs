@@ -156,6 +156,9 @@ pub(crate) enum Wake {
     },
     /// The runtime is shutting down: exit the thread.
     Exit,
+    /// A timer is due sooner than this idle M expected: look at the timers.
+    /// Never replaces a pending `Run` or `Exit`.
+    Timers,
 }
 
 impl MNote {
@@ -167,7 +170,12 @@ impl MNote {
     }
 
     pub(crate) fn wake(&self, wake: Wake) {
-        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(wake);
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(wake, Wake::Timers) && matches!(*slot, Some(Wake::Run { .. } | Wake::Exit)) {
+            return; // A hand-off is pending; it matters more.
+        }
+        *slot = Some(wake);
+        drop(slot);
         self.cond.notify_one();
     }
 
@@ -178,6 +186,36 @@ impl MNote {
                 return w;
             }
             slot = self.cond.wait(slot).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Like `wait`, but gives up after `timeout` (returning `None`).
+    pub(crate) fn wait_timeout(&self, timeout: std::time::Duration) -> Option<Wake> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(w) = slot.take() {
+                return Some(w);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            slot = self
+                .cond
+                .wait_timeout(slot, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits for a `Run` or `Exit`, dropping `Timers` pokes.
+    pub(crate) fn wait_for_handoff(&self) -> Wake {
+        loop {
+            match self.wait() {
+                Wake::Timers => continue,
+                w => return w,
+            }
         }
     }
 }

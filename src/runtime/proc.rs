@@ -27,6 +27,7 @@ use super::park::{self, MNote, Wake};
 use super::sched::{Shared, P};
 use super::stack::{self, Stack};
 use super::task;
+use super::timers;
 use corosensei::CoroutineResult;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
@@ -162,8 +163,12 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
                     continue;
                 }
                 Wake::Exit => return None,
+                Wake::Timers => unreachable!("stop_m handles timer pokes"),
             }
         };
+        if rt.timers.next_deadline() != timers::NEVER {
+            rt.timers.run_expired(rt);
+        }
         // SAFETY: we hold `p`.
         let tick = unsafe { p.local().schedtick };
         if tick % GLOBAL_QUEUE_TICK == 0 && rt.runq_len.load(Acquire) > 0 {
@@ -243,15 +248,55 @@ fn give_up_p(m: &M) -> Option<(GRef, bool)> {
 }
 
 /// Puts this M on the idle list and sleeps until handed a P (Go's `stopm`).
+///
+/// If there are timers and no other idle M watches them, this one sleeps
+/// only until the earliest deadline, then takes an idle P to run them.
 fn stop_m(m: &M) -> Wake {
-    {
-        let mut sched = m.rt.lock();
-        if m.rt.shutdown.load(SeqCst) {
-            return Wake::Exit;
+    let rt = m.rt;
+    loop {
+        {
+            let mut sched = rt.lock();
+            if rt.shutdown.load(SeqCst) {
+                return Wake::Exit;
+            }
+            sched.midle.push(m.note.clone());
         }
-        sched.midle.push(m.note.clone());
+        let wake = match rt.timers.become_watcher(&m.note) {
+            Some(timeout) => {
+                let woke = m.note.wait_timeout(timeout);
+                rt.timers.stop_watching();
+                woke
+            }
+            None => Some(m.note.wait()),
+        };
+        match wake {
+            Some(Wake::Timers) | None => {}
+            Some(handoff) => return handoff,
+        }
+        // Timers want a look. Leave the idle list — unless an M already
+        // took us off it, in which case its hand-off is on the way.
+        let mut sched = rt.lock();
+        match sched.midle.iter().position(|n| Arc::ptr_eq(n, &m.note)) {
+            Some(i) => {
+                sched.midle.swap_remove(i);
+            }
+            None => {
+                drop(sched);
+                return m.note.wait_for_handoff();
+            }
+        }
+        if rt.timers.next_deadline() <= timers::now() {
+            if let Some(p) = rt.pidle_get(&mut sched) {
+                return Wake::Run {
+                    p,
+                    spinning: false,
+                    g: None,
+                };
+            }
+        }
+        // Not due yet, or every P is busy (their Ms run timers as they
+        // schedule): sleep again.
     }
-    m.note.wait()
 }
 
 /// Takes `runnext`, else the head of the local queue (Go's `runqget`).
@@ -632,13 +677,14 @@ fn hand_off_to_locked_m(m: &M, owner: Arc<MNote>, g: GRef) {
 fn stop_locked_m(m: &M) -> Option<(GRef, bool)> {
     let p = m.releasep();
     hand_off_p(m.rt, p);
-    match m.note.wait() {
+    match m.note.wait_for_handoff() {
         Wake::Run { p, g, .. } => {
             m.acquirep(p);
             let g = g.expect("a locked M is only woken with its goroutine");
             Some((g, false))
         }
         Wake::Exit => None,
+        Wake::Timers => unreachable!("wait_for_handoff skips timer pokes"),
     }
 }
 

@@ -26,6 +26,7 @@ use super::park::{MNote, Wake};
 use super::runq::RunQueue;
 use super::stack::{Stack, StackPool};
 use super::stats::PStats;
+use super::timers::Timers;
 use super::Config;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
@@ -121,6 +122,7 @@ pub(crate) struct Shared {
     /// Ms created so far.
     pub nm: AtomicUsize,
     pub stacks: StackPool,
+    pub timers: Timers,
     /// Goroutines that could not start for want of a stack (the mapping
     /// budget was spent); each exit hands its stack to the first of them.
     pub stack_waiters: Mutex<VecDeque<GRef>>,
@@ -139,6 +141,7 @@ impl Shared {
         let procs = config.procs;
         let shared = Box::new(Shared {
             stacks: StackPool::new(config.stack_size),
+            timers: Timers::new(),
             ps: (0..procs).map(P::new).collect(),
             sched: Mutex::new(Sched {
                 runq: VecDeque::new(),
@@ -280,6 +283,22 @@ impl Shared {
         } else {
             drop(sched);
             super::proc::new_m(self, p, spinning);
+        }
+    }
+
+    /// A timer was added and no idle M watches the timers: poke one, or
+    /// start one on an idle P (it will watch once it finds nothing to do).
+    /// If every P is busy, their Ms run timers as they schedule.
+    pub(crate) fn wake_idle_m_for_timers(&'static self) {
+        let sched = self.lock();
+        if let Some(note) = sched.midle.last() {
+            note.wake(Wake::Timers);
+            return;
+        }
+        let idle_p = !sched.pidle.is_empty();
+        drop(sched);
+        if idle_p {
+            self.startm(None, false);
         }
     }
 

@@ -1,0 +1,182 @@
+//! The waiter core shared by channels and `select!` (Go's `sudog` and
+//! `selectDone`).
+//!
+//! A blocked channel operation is a [`Waiter`] in the channel's send or
+//! receive queue. A blocked `select!` puts one waiter per case into the
+//! queues of its channels, all pointing at one [`SelectCtx`]. Whoever
+//! completes a waiter — a sender handing over a value, a receiver taking
+//! one, a closer — must first *claim* the context with a single
+//! compare-and-swap; so of all the channels a select waits on, exactly one
+//! can complete it, and the others skip its stale waiters.
+//!
+//! The context's states:
+//!
+//! ```text
+//! WAITING ──claim(c)──▶ CLAIMED(c) ──finish──▶ DONE(c)      (a partner completed case c)
+//!    └──────abort──────▶ ABORTED                           (timeout: the waiter gave up)
+//! ```
+//!
+//! Waiters live on the blocked goroutine's stack; channel queues hold raw
+//! pointers to them. That is sound because the blocked goroutine does not
+//! return before it has either been completed (the partner removed the
+//! waiter from its queue and, after `finish`, never touches it again) or
+//! removed its waiters itself under each channel's lock.
+
+use crate::runtime::g::WaitReason;
+use crate::runtime::park::{self, Unparker};
+use crate::runtime::timers;
+use std::cell::UnsafeCell;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::time::Instant;
+
+const WAITING: usize = 0;
+const ABORTED: usize = 1;
+const CLAIMED_TAG: usize = 2;
+const DONE_TAG: usize = 3;
+const TAG_BITS: u32 = 2;
+
+/// One blocking operation (a plain send/receive or a whole select).
+pub(crate) struct SelectCtx {
+    state: AtomicUsize,
+    unparker: Unparker,
+}
+
+impl SelectCtx {
+    /// A context for the calling goroutine (or thread).
+    pub(crate) fn new() -> SelectCtx {
+        SelectCtx {
+            state: AtomicUsize::new(WAITING),
+            unparker: Unparker::current(),
+        }
+    }
+
+    /// Claims the context for case `case`. Only a claimer may touch the
+    /// waiter's slot, and it must then call [`finish`](Self::finish).
+    pub(crate) fn try_claim(&self, case: usize) -> bool {
+        self.state
+            .compare_exchange(WAITING, (case << TAG_BITS) | CLAIMED_TAG, AcqRel, Acquire)
+            .is_ok()
+    }
+
+    /// Publishes the completion of a claimed case and returns the handle
+    /// to wake the waiter with. The caller must not touch the context or
+    /// its waiters afterwards (they may be gone), and should unpark after
+    /// releasing its channel lock.
+    pub(crate) fn finish(&self, case: usize) -> Unparker {
+        let unparker = self.unparker.clone();
+        self.state.store((case << TAG_BITS) | DONE_TAG, Release);
+        unparker
+    }
+
+    /// Gives up waiting (timeout). False if a partner claimed us first.
+    fn try_abort(&self) -> bool {
+        self.state
+            .compare_exchange(WAITING, ABORTED, AcqRel, Acquire)
+            .is_ok()
+    }
+
+    fn done_case(&self) -> Option<usize> {
+        let s = self.state.load(Acquire);
+        (s & ((1 << TAG_BITS) - 1) == DONE_TAG).then_some(s >> TAG_BITS)
+    }
+
+    /// Parks until a partner completes a case (returning it) or the
+    /// deadline passes (returning `None`, with the context aborted).
+    pub(crate) fn wait(&self, deadline: Option<Instant>, reason: WaitReason) -> Option<usize> {
+        let completed = timers::park_until(deadline, reason, || self.done_case().is_some());
+        if completed {
+            return self.done_case();
+        }
+        if self.try_abort() {
+            return None;
+        }
+        // Claimed just as the deadline passed: the partner is finishing.
+        while self.done_case().is_none() {
+            park::park(reason);
+        }
+        self.done_case()
+    }
+}
+
+/// One blocked operation on one channel.
+pub(crate) struct Waiter<T> {
+    ctx: *const SelectCtx,
+    case: usize,
+    /// Send: the value offered (taken by the receiver; still here if the
+    /// channel closed). Receive: the value delivered (empty if closed).
+    slot: UnsafeCell<Option<T>>,
+}
+
+impl<T> Waiter<T> {
+    pub(crate) fn new(ctx: &SelectCtx, case: usize, value: Option<T>) -> Waiter<T> {
+        Waiter {
+            ctx,
+            case,
+            slot: UnsafeCell::new(value),
+        }
+    }
+
+    /// Takes the slot's content. Only the waiter's owner after completion,
+    /// or a claimer.
+    pub(crate) fn take(&self) -> Option<T> {
+        // SAFETY: called by the owner after DONE (the partner is finished
+        // with it) or by the partner between claim and finish; never both.
+        unsafe { (*self.slot.get()).take() }
+    }
+}
+
+/// A queued waiter, as the channel holds it.
+pub(crate) struct WaiterRef<T>(NonNull<Waiter<T>>);
+
+// SAFETY: a WaiterRef is only dereferenced under its channel's lock, while
+// its owner is blocked (see the module docs); T moves between threads, so
+// T: Send is needed.
+unsafe impl<T: Send> Send for WaiterRef<T> {}
+
+impl<T> WaiterRef<T> {
+    pub(crate) fn new(w: &Waiter<T>) -> WaiterRef<T> {
+        WaiterRef(NonNull::from(w))
+    }
+
+    pub(crate) fn is(&self, w: &Waiter<T>) -> bool {
+        std::ptr::eq(self.0.as_ptr(), w)
+    }
+
+    /// Claims the waiter's context. On success the caller must fill or
+    /// empty the slot and then call `finish`.
+    ///
+    /// # Safety
+    /// The channel lock must be held and the waiter still queued (or just
+    /// dequeued under that same lock hold).
+    pub(crate) unsafe fn claim(&self) -> Option<Claimed<'_, T>> {
+        // SAFETY: per the contract, the owner is blocked and the waiter is
+        // alive.
+        let w = unsafe { self.0.as_ref() };
+        // SAFETY: as above, the context outlives its waiters.
+        let ctx = unsafe { &*w.ctx };
+        ctx.try_claim(w.case).then_some(Claimed { w, ctx })
+    }
+}
+
+/// A claimed waiter: exclusive access to its slot until `finish`.
+pub(crate) struct Claimed<'a, T> {
+    w: &'a Waiter<T>,
+    ctx: &'a SelectCtx,
+}
+
+impl<T> Claimed<'_, T> {
+    pub(crate) fn put(&self, v: T) {
+        // SAFETY: we hold the claim: nobody else touches the slot.
+        unsafe { *self.w.slot.get() = Some(v) };
+    }
+
+    pub(crate) fn take(&self) -> Option<T> {
+        self.w.take()
+    }
+
+    /// Completes the waiter; returns whom to wake.
+    pub(crate) fn finish(self) -> Unparker {
+        self.ctx.finish(self.w.case)
+    }
+}
