@@ -77,11 +77,34 @@ impl<T> Drop for Locked<'_, T> {
     }
 }
 
-/// Unparkers collected under a lock, to wake after releasing it.
-pub(crate) type Wakes = Vec<Unparker>;
+/// Goroutines to wake once the channel lock is released (waking under the
+/// lock would only make the woken one wait for it). Almost always zero or
+/// one, so the first is kept inline: no allocation on the hot path.
+#[derive(Default)]
+pub(crate) struct Wakes {
+    first: Option<Unparker>,
+    rest: Vec<Unparker>,
+}
+
+impl Wakes {
+    pub(crate) fn new() -> Wakes {
+        Wakes::default()
+    }
+
+    pub(crate) fn push(&mut self, u: Unparker) {
+        if self.first.is_none() {
+            self.first = Some(u);
+        } else {
+            self.rest.push(u);
+        }
+    }
+}
 
 pub(crate) fn wake_all(wakes: Wakes) {
-    for u in wakes {
+    if let Some(u) = wakes.first {
+        u.unpark();
+    }
+    for u in wakes.rest {
         u.unpark();
     }
 }

@@ -32,6 +32,7 @@ use corosensei::CoroutineResult;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Consecutive runs from `runnext` after which a readied G goes to the tail
 /// of the queue instead. Go bounds a `runnext` chain by time (the inherited
@@ -43,6 +44,11 @@ const INHERIT_LIMIT: u32 = 64;
 const GLOBAL_QUEUE_TICK: u32 = 61;
 /// Steal passes over all victims before giving up (Go: 4).
 const STEAL_PASSES: usize = 4;
+/// How long a spinning M keeps looking before it sleeps (see
+/// `spin_for_work`).
+const SPIN_FOR: Duration = Duration::from_micros(50);
+/// How long a `runnext` G is left to its own P before a thief may take it.
+const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
 
 /// M: an OS thread running goroutines (Go's `m`). Lives in `m_main`'s frame.
 pub(crate) struct M {
@@ -193,8 +199,10 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
             if !m.spinning.get() {
                 m.become_spinning();
             }
-            if let Some(g) = steal_work(m, p) {
-                return Some((g, false));
+            match spin_for_work(m, p) {
+                Spin::Found(g) => return Some((g, false)),
+                Spin::LookAgain => continue,
+                Spin::Nothing => {}
             }
         }
         if let Some(found) = give_up_p(m) {
@@ -346,6 +354,41 @@ fn spill_to_global(rt: &'static Shared, overflow: super::runq::Overflow<super::g
     );
 }
 
+enum Spin {
+    Found(GRef),
+    /// Work appeared on the global queue or a timer is due.
+    LookAgain,
+    Nothing,
+}
+
+/// Keeps stealing for a short while before giving up the P.
+///
+/// Go's spinning M makes its four passes and, finding nothing, sleeps;
+/// the next `wakep` then costs the waker a futex wake-up, microseconds
+/// on a path (a channel hand-off) that otherwise takes tens of
+/// nanoseconds. A spinner that lingers for [`SPIN_FOR`] absorbs bursts of
+/// readying: while it spins, `wakep` sees `nmspinning > 0` and does
+/// nothing. Only one M spins this way at a time (`nmspinning` is bounded by
+/// the caller), and only while some P is busy.
+fn spin_for_work(m: &M, p: &P) -> Spin {
+    let rt = m.rt;
+    let until = Instant::now() + SPIN_FOR;
+    loop {
+        if let Some(g) = steal_work(m, p) {
+            return Spin::Found(g);
+        }
+        if rt.runq_len.load(Acquire) > 0 || rt.timers.next_deadline() <= timers::now() {
+            return Spin::LookAgain;
+        }
+        if rt.shutdown.load(Relaxed) || Instant::now() >= until {
+            return Spin::Nothing;
+        }
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+    }
+}
+
 /// Tries to steal from the other Ps (Go's `stealWork`).
 fn steal_work(m: &M, p: &P) -> Option<GRef> {
     let rt = m.rt;
@@ -368,16 +411,39 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
                 return Some(unsafe { GRef::from_ptr(g) });
             }
             if last_pass {
-                let next = victim.runnext.swap(std::ptr::null_mut(), Acquire);
-                if !next.is_null() {
+                if let Some(g) = steal_runnext(victim) {
                     p.stats.steals.inc();
-                    // SAFETY: as above.
-                    return Some(unsafe { GRef::from_ptr(next) });
+                    return Some(g);
                 }
             }
         }
     }
     None
+}
+
+/// Takes `victim`'s `runnext`, but only once it has sat there for
+/// [`RUNNEXT_GRACE`]: a G readied into `runnext` usually runs on its P
+/// within nanoseconds (its readier is about to block), and stealing it
+/// would move a ping-ponging pair across cores for nothing (Go sleeps 3 µs
+/// here for the same reason).
+fn steal_runnext(victim: &P) -> Option<GRef> {
+    let next = victim.runnext.load(Acquire);
+    if next.is_null() {
+        return None;
+    }
+    let until = Instant::now() + RUNNEXT_GRACE;
+    while Instant::now() < until {
+        if victim.runnext.load(Acquire) != next {
+            return None; // Its own P took it.
+        }
+        std::hint::spin_loop();
+    }
+    victim
+        .runnext
+        .compare_exchange(next, std::ptr::null_mut(), AcqRel, Relaxed)
+        .ok()
+        // SAFETY: run queues only hold pointers made from GRefs.
+        .map(|g| unsafe { GRef::from_ptr(g) })
 }
 
 fn next_random(state: &mut u64) -> u64 {

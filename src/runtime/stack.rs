@@ -69,6 +69,9 @@ pub(crate) struct Stack {
     mapping: NonNull<u8>,
     /// Usable bytes above the guard page.
     size: usize,
+    /// Lowest usable address (just above the guard page); cached because
+    /// corosensei asks for the bounds on every switch.
+    bottom: usize,
 }
 
 // SAFETY: a Stack exclusively owns its mapping; nothing in it is tied to the
@@ -113,6 +116,7 @@ impl Stack {
         Ok(Stack {
             mapping: NonNull::new(ptr.cast()).expect("mmap returned null"),
             size,
+            bottom: ptr as usize + page,
         })
     }
 
@@ -127,7 +131,7 @@ impl Stack {
 
     /// Lowest usable address, just above the guard page.
     pub(crate) fn bottom(&self) -> usize {
-        self.mapping.as_ptr() as usize + page_size()
+        self.bottom
     }
 
     /// The guard page's address range `[start, end)`.

@@ -84,6 +84,14 @@ impl SelectCtx {
     /// Parks until a partner completes a case (returning it) or the
     /// deadline passes (returning `None`, with the context aborted).
     pub(crate) fn wait(&self, deadline: Option<Instant>, reason: WaitReason) -> Option<usize> {
+        if deadline.is_none() {
+            loop {
+                if let Some(case) = self.done_case() {
+                    return Some(case);
+                }
+                park::park(reason);
+            }
+        }
         let completed = timers::park_until(deadline, reason, || self.done_case().is_some());
         if completed {
             return self.done_case();
