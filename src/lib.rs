@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 pub mod chan;
+pub mod context;
 mod local;
 mod loom;
 mod runtime;
