@@ -1,14 +1,163 @@
-//! The `goro` command: runs the demos, renders traces, runs the benchmarks.
+//! The `goro` command: runs the demos and the benchmarks.
+//!
+//! Each demo is a file in `examples/` (also runnable on its own with
+//! `cargo run --example <name>`); it is compiled into this binary as a
+//! module, so its code exists once.
 
+use std::io::{self, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+
+#[path = "../examples/for_loop.rs"]
+mod for_loop;
+#[path = "../examples/multiplexing.rs"]
+mod multiplexing;
+#[path = "../examples/ping_pong.rs"]
+mod ping_pong;
+#[path = "../examples/range.rs"]
+mod range;
+#[path = "../examples/select.rs"]
+mod select;
+#[path = "../examples/sieve.rs"]
+mod sieve;
+#[path = "../examples/skynet.rs"]
+mod skynet;
+#[path = "../examples/spawn.rs"]
+mod spawn;
+#[path = "../examples/waitgroup.rs"]
+mod waitgroup;
+#[path = "../examples/worker_pool.rs"]
+mod worker_pool;
+
+/// One demo: its name on the command line, the options it takes, a
+/// one-line description, and how to run it.
+struct Demo {
+    name: &'static str,
+    /// `(flag, metavariable, help)`; every option takes a number.
+    options: &'static [(&'static str, &'static str, &'static str)],
+    about: &'static str,
+    run: fn(&mut dyn Write, &Options) -> io::Result<()>,
+}
+
+const DEMOS: &[Demo] = &[
+    Demo {
+        name: "ping-pong",
+        options: &[("--n", "HITS", "hits in the game (default 1000)")],
+        about: "two goroutines pass a ball back and forth over two unbuffered channels",
+        run: |out, o| match o.get("--n") {
+            None => ping_pong::run(out),
+            Some(n) => ping_pong::run_with(out, n),
+        },
+    },
+    Demo {
+        name: "for-loop",
+        options: &[],
+        about: "read a channel in a loop; break on a sentinel value or a condition",
+        run: |out, _| for_loop::run(out),
+    },
+    Demo {
+        name: "range",
+        options: &[],
+        about: "receive until the channel is closed; buffered values still arrive",
+        run: |out, _| range::run(out),
+    },
+    Demo {
+        name: "select",
+        options: &[],
+        about: "wait on several channels with a timeout case and a quit channel",
+        run: |out, _| select::run(out),
+    },
+    Demo {
+        name: "waitgroup",
+        options: &[],
+        about: "wait for 10 workers, each sleeping a different time, with a WaitGroup",
+        run: |out, _| waitgroup::run(out),
+    },
+    Demo {
+        name: "multiplexing",
+        options: &[],
+        about: "fan-in: select merges three channels into one; closed ones become None",
+        run: |out, _| multiplexing::run(out),
+    },
+    Demo {
+        name: "worker-pool",
+        options: &[
+            ("--tasks", "N", "tasks (default 100; each takes 1 ms)"),
+            ("--workers", "W", "workers (default 4)"),
+        ],
+        about: "producers, workers and consumers joined by tasks and results channels",
+        run: |out, o| match (o.get("--tasks"), o.get("--workers")) {
+            (None, None) => worker_pool::run(out),
+            (tasks, workers) => worker_pool::run_with(
+                out,
+                tasks.unwrap_or(worker_pool::DEFAULT_TASKS),
+                workers.map_or(worker_pool::DEFAULT_WORKERS, |w| w as usize),
+            ),
+        },
+    },
+    Demo {
+        name: "sieve",
+        options: &[("--n", "N", "primes to find (default 20)")],
+        about: "the concurrent prime sieve: a daisy chain of filter goroutines",
+        run: |out, o| match o.get("--n") {
+            None => sieve::run(out),
+            Some(n) => sieve::run_with(out, n as usize),
+        },
+    },
+    Demo {
+        name: "skynet",
+        options: &[("--size", "N", "leaves, a power of 10 (default 1,000,000)")],
+        about: "the skynet benchmark: a 10-ary tree of goroutines sums 1,000,000 numbers",
+        run: |out, o| match o.get("--size") {
+            None => skynet::run(out),
+            Some(n) => skynet::run_with(out, n),
+        },
+    },
+    Demo {
+        name: "spawn",
+        options: &[("--n", "N", "goroutines (default 1,000,000)")],
+        about: "spawn and join a million goroutines; print the rate",
+        run: |out, o| match o.get("--n") {
+            None => spawn::run(out),
+            Some(n) => spawn::run_with(out, n),
+        },
+    },
+];
+
+/// The numeric options given to a demo.
+struct Options(Vec<(&'static str, u64)>);
+
+impl Options {
+    fn get(&self, flag: &str) -> Option<u64> {
+        self.0.iter().find(|(f, _)| *f == flag).map(|&(_, v)| v)
+    }
+
+    /// Parses `--flag VALUE` pairs, accepting only `demo`'s flags.
+    fn parse(demo: &Demo, args: &[String]) -> Result<Options, String> {
+        let mut found = Vec::new();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let Some(&(flag, meta, _)) = demo.options.iter().find(|o| o.0 == arg) else {
+                return Err(if demo.options.is_empty() {
+                    format!("demo {} takes no options (got {arg:?})", demo.name)
+                } else {
+                    format!("demo {} does not take {arg:?}", demo.name)
+                });
+            };
+            let Some(value) = args.next() else {
+                return Err(format!("{flag} needs a value: {flag} {meta}"));
+            };
+            match value.replace(['_', ','], "").parse::<u64>() {
+                Ok(v) => found.push((flag, v)),
+                Err(_) => return Err(format!("{flag} takes a number, not {value:?}")),
+            }
+        }
+        Ok(Options(found))
+    }
+}
 
 const USAGE: &str = "\
 usage:
-  goro demo <name> [options]   run a demo; names:
-      spawn [--n N]            spawn and join N goroutines (default 1,000,000)
+  goro demo <name> [options]   run a demo (goro demo --list shows them)
   goro bench [args...]         run the benchmark suite against Go, may and tokio
                                (builds bench/; see bench/README.md)
 ";
@@ -19,7 +168,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
+            print!("{USAGE}\n{}", demo_list());
             ExitCode::SUCCESS
         }
         _ => {
@@ -29,69 +178,56 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo(args: &[String]) -> ExitCode {
-    match args.first().map(String::as_str) {
-        Some("spawn") => demo_spawn(&args[1..]),
-        _ => {
-            eprint!("{USAGE}");
-            ExitCode::from(2)
+/// The list of demos, with their options and one-line descriptions.
+fn demo_list() -> String {
+    let mut s = String::from("demos (run one with: goro demo <name> [options]):\n");
+    for d in DEMOS {
+        s.push_str(&format!("  {:<14}{}\n", d.name, d.about));
+        for (flag, meta, help) in d.options {
+            let option = format!("{flag} {meta}");
+            s.push_str(&format!("  {:<14}  {option:<13} {help}\n", ""));
         }
     }
+    s
 }
 
-fn flag_value(args: &[String], flag: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-/// Spawns N goroutines that each add to a shared counter, waits for all of
-/// them with a WaitGroup, and reports the rate.
-fn demo_spawn(args: &[String]) -> ExitCode {
-    let n: u64 = match flag_value(args, "--n").map(|v| v.replace('_', "").parse()) {
-        None => 1_000_000,
-        Some(Ok(n)) => n,
-        Some(Err(_)) => {
-            eprintln!("--n takes a number");
+fn demo(args: &[String]) -> ExitCode {
+    let name = match args.first().map(String::as_str) {
+        None | Some("--list" | "-l" | "list") => {
+            print!("{}", demo_list());
+            return ExitCode::SUCCESS;
+        }
+        Some(name) => name,
+    };
+    let Some(demo) = DEMOS
+        .iter()
+        .find(|d| d.name == name || d.name.replace('-', "_") == name)
+    else {
+        eprintln!("goro: unknown demo {name:?}\n");
+        eprint!("{}", demo_list());
+        return ExitCode::from(2);
+    };
+    let options = match Options::parse(demo, &args[1..]) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("goro demo {}: {msg}", demo.name);
             return ExitCode::from(2);
         }
     };
-    let procs = goro::Runtime::builder()
-        .build()
-        .map(|rt| rt.procs())
-        .unwrap_or(1);
-    println!("spawning {n} goroutines on {procs} processors; each adds 1 to a shared counter");
-    let start = Instant::now();
-    let total = goro::run(move || {
-        let wg = goro::sync::WaitGroup::new();
-        let counter = Arc::new(AtomicU64::new(0));
-        wg.add(n as usize);
-        for _ in 0..n {
-            let (wg, counter) = (wg.clone(), counter.clone());
-            goro::go(move || {
-                counter.fetch_add(1, Ordering::Relaxed);
-                wg.done();
-            });
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match (demo.run)(&mut out, &options).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`goro demo ... | head`): not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            eprintln!("goro demo {}: {e}", demo.name);
+            ExitCode::from(2)
         }
-        wg.wait();
-        counter.load(Ordering::Relaxed)
-    });
-    let elapsed = start.elapsed();
-    let stats = goro::stats();
-    println!(
-        "all {total} goroutines ran and finished in {:.1} ms ({:.0} ns per goroutine)",
-        elapsed.as_secs_f64() * 1e3,
-        elapsed.as_nanos() as f64 / n.max(1) as f64
-    );
-    println!(
-        "scheduler: {} context switches, {} steals, {} OS threads for {} processors",
-        stats.context_switches, stats.steals, stats.ms, stats.ps
-    );
-    if total == n {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("expected {n}, counted {total}");
-        ExitCode::FAILURE
+        Err(e) => {
+            eprintln!("goro demo {}: {e}", demo.name);
+            ExitCode::FAILURE
+        }
     }
 }
 

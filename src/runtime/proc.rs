@@ -26,6 +26,7 @@ use super::hooks::{self, Event};
 use super::park::{self, MNote, Wake};
 use super::sched::{Shared, P};
 use super::stack::{self, Stack};
+use super::stack_wait;
 use super::task;
 use super::timers;
 use corosensei::CoroutineResult;
@@ -175,6 +176,10 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
         if rt.timers.next_deadline() != timers::NEVER {
             rt.timers.run_expired(rt);
         }
+        if stack::under_pressure() && has_cached_stacks(p) {
+            // Goroutines wait for stacks: share our cached ones.
+            stack_wait::on_stack_freed(rt, p);
+        }
         // SAFETY: we hold `p`.
         let tick = unsafe { p.local().schedtick };
         if tick % GLOBAL_QUEUE_TICK == 0 && rt.runq_len.load(Acquire) > 0 {
@@ -229,7 +234,7 @@ fn give_up_p(m: &M) -> Option<(GRef, bool)> {
         let p = m.releasep();
         rt.pidle_put(&mut sched, p.id);
     }
-    warn_stack_starvation(rt);
+    stack_wait::warn_if_starved(rt);
     if !m.spinning.get() {
         return None;
     }
@@ -354,6 +359,12 @@ fn spill_to_global(rt: &'static Shared, overflow: super::runq::Overflow<super::g
     );
 }
 
+/// Whether `p` (held by the caller) caches stacks it could share.
+fn has_cached_stacks(p: &P) -> bool {
+    // SAFETY: the caller holds `p`.
+    !unsafe { p.local() }.stacks.is_empty()
+}
+
 enum Spin {
     Found(GRef),
     /// Work appeared on the global queue or a timer is due.
@@ -377,7 +388,10 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
         if let Some(g) = steal_work(m, p) {
             return Spin::Found(g);
         }
-        if rt.runq_len.load(Acquire) > 0 || rt.timers.next_deadline() <= timers::now() {
+        if rt.runq_len.load(Acquire) > 0
+            || rt.timers.next_deadline() <= timers::now()
+            || (stack::under_pressure() && has_cached_stacks(p))
+        {
             return Spin::LookAgain;
         }
         if rt.shutdown.load(Relaxed) || Instant::now() >= until {
@@ -490,7 +504,7 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
             // No stack to start it on: it waits for a running goroutine to
             // exit and free one.
             m.curg.set(None);
-            wait_for_stack(m.rt, g);
+            stack_wait::wait_for_stack(m.rt, m.p(), g);
             return None;
         };
         m.curg.set(None);
@@ -547,6 +561,7 @@ fn start_coroutine(m: &M, g: GRef) -> Option<GCoroutine> {
         Stack::map(size)
     };
     let stack = stack.ok()?;
+    m.p().stats.stacks_taken.inc();
     let (lo, hi) = stack.guard();
     g.guard_lo.store(lo, Relaxed);
     g.guard_hi.store(hi, Relaxed);
@@ -556,63 +571,26 @@ fn start_coroutine(m: &M, g: GRef) -> Option<GCoroutine> {
     }))
 }
 
-/// Parks a never-started `g` until a stack is freed.
-fn wait_for_stack(rt: &'static Shared, g: GRef) {
-    g.set_status(Status::Runnable);
-    let mut waiters = rt.stack_waiters.lock().unwrap_or_else(|e| e.into_inner());
-    waiters.push_back(g);
-    rt.n_stack_waiters.store(waiters.len(), Release);
-}
-
-/// A stack was freed: start the first goroutine waiting for one.
-fn wake_stack_waiter(rt: &'static Shared, p: &P) {
-    let g = {
-        let mut waiters = rt.stack_waiters.lock().unwrap_or_else(|e| e.into_inner());
-        let g = waiters.pop_front();
-        rt.n_stack_waiters.store(waiters.len(), Release);
-        if waiters.is_empty() {
-            rt.stack_wait_warned.store(false, Relaxed);
-        }
-        g
-    };
-    if let Some(g) = g {
-        runq_put(rt, p, g, false);
-    }
-}
-
-/// Said once when every P is idle while goroutines wait for stacks: they
-/// will only start if something outside the runtime wakes a goroutine that
-/// then exits, so the user should hear why nothing is happening.
-fn warn_stack_starvation(rt: &'static Shared) {
-    let waiting = rt.n_stack_waiters.load(Acquire);
-    if waiting == 0 || rt.npidle.load(SeqCst) != rt.procs() {
-        return;
-    }
-    if rt.stack_wait_warned.swap(true, Relaxed) {
-        return;
-    }
-    eprintln!(
-        "goro: {waiting} goroutines cannot start until running goroutines exit, and none is \
-         running: {}",
-        stack::mapping_exhausted(rt.live())
-    );
-}
-
 /// The bottom frame of every goroutine.
 fn goroutine_main(g: GRef, yielder: &corosensei::Yielder<(), Switch>) {
     // SAFETY: we are the running goroutine, the G's sole holder; the
     // borrow ends at once.
     unsafe { g.owned_mut().yielder = yielder };
-    // Runs the closure, catching a panic, and publishes the result.
+    // Runs the closure, catching a panic, and stores the result.
     g.task.run();
-    // Goroutine-local values are dropped here, on the goroutine, since their
-    // destructors may block.
+    // Goroutine-local values are dropped here, on the goroutine (their
+    // destructors may block), and before the result is published. A
+    // destructor's panic is reported by the panic hook and goes no further:
+    // unwinding out of here would take the M down with it.
     // SAFETY: as above.
     let locals = std::mem::take(unsafe { &mut g.owned_mut().locals });
-    drop(locals);
+    for local in locals {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(local)));
+    }
     if current::m().and_then(|m| m.locked_g.get()) == Some(g) {
         super::unlock_os_thread();
     }
+    g.task.publish();
 }
 
 /// Switches from the running goroutine `g` back to its M.
@@ -642,11 +620,12 @@ fn destroy_g(m: &M, g: GRef) {
         let (owned, local) = unsafe { (g.owned_mut(), p.local()) };
         rt.stacks.put(&mut local.stacks, stack, owned.deepest_sp);
     }
+    p.stats.stacks_returned.inc();
     p.stats.exited.inc();
     // The goroutine lets go of its G; the join handle may still hold it.
     task::release(g);
-    if rt.n_stack_waiters.load(Acquire) > 0 {
-        wake_stack_waiter(rt, p);
+    if rt.n_stack_waiters.load(Acquire) > 0 || stack::under_pressure() {
+        stack_wait::on_stack_freed(rt, p);
     }
 }
 

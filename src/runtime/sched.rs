@@ -107,6 +107,13 @@ pub(crate) struct Sched {
     pub midle: Vec<Arc<MNote>>,
 }
 
+/// Every runtime ever built (they are never freed).
+static RUNTIMES: Mutex<Vec<&'static Shared>> = Mutex::new(Vec::new());
+
+pub(crate) fn all_runtimes() -> Vec<&'static Shared> {
+    RUNTIMES.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// One runtime instance: its Ps, queues and Ms. Never freed (see
 /// `Runtime`'s docs), so `&'static Shared` is handed around freely.
 pub(crate) struct Shared {
@@ -159,7 +166,12 @@ impl Shared {
             offp_stats: PStats::default(),
             config,
         });
-        Box::leak(shared)
+        let shared: &'static Shared = Box::leak(shared);
+        RUNTIMES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(shared);
+        shared
     }
 
     /// Goroutines spawned into this runtime and not yet finished: summed

@@ -178,6 +178,17 @@ unsafe impl corosensei::stack::Stack for Stack {
 /// Stacks currently mapped, process-wide (in use or pooled).
 static MAPPED: AtomicUsize = AtomicUsize::new(0);
 
+/// Set while goroutines wait for stacks (see `stack_wait.rs`).
+static PRESSURE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn under_pressure() -> bool {
+    PRESSURE.load(Relaxed)
+}
+
+pub(crate) fn set_pressure(on: bool) {
+    PRESSURE.store(on, Relaxed);
+}
+
 /// The runtime-wide stack pool behind the per-P caches.
 pub(crate) struct StackPool {
     size: usize,
@@ -237,6 +248,31 @@ impl StackPool {
     }
 }
 
+impl StackPool {
+    /// Moves a P's cache into the shared pool (ignoring the pool's size
+    /// bound: these stacks exist already).
+    pub(crate) fn flush(&self, cache: &mut Vec<Stack>) {
+        if cache.is_empty() {
+            return;
+        }
+        let mut shared = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
+        shared.extend(cache.drain(..));
+    }
+
+    /// Stacks in the shared pool.
+    pub(crate) fn shared_len(&self) -> usize {
+        self.stacks.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Unmaps every stack in the shared pool (their mappings are wanted
+    /// elsewhere).
+    pub(crate) fn unmap_shared(&self) {
+        let drained: Vec<Stack> =
+            std::mem::take(&mut *self.stacks.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(drained);
+    }
+}
+
 /// Turns `vm.max_map_count` into a limit on mapped stacks, so that running
 /// out of mappings is a clear error (at spawn) or a wait (at first run),
 /// never an mmap failure deep in the scheduler.
@@ -276,11 +312,13 @@ impl StackBudget {
         MAPPED.load(Relaxed) < self.limit()
     }
 
-    /// Spawn-time check: fails when the mapped stacks are at the limit, i.e.
-    /// when the new goroutine could not start until others exit. `live`
-    /// counts the runtime's live goroutines, for the message.
+    /// Spawn-time check: fails when every stack the budget allows is held
+    /// by a running goroutine, i.e. when the new goroutine could not start
+    /// until others exit. (Stacks idling in pools do not count: under
+    /// pressure they are handed on.) `live` counts the runtime's live
+    /// goroutines, for the message.
     pub(crate) fn check_spawn(&self, live: impl FnOnce() -> usize) -> io::Result<()> {
-        if self.can_map() {
+        if self.can_map() || super::stack_wait::stacks_in_use() < self.limit() {
             Ok(())
         } else {
             Err(mapping_exhausted(live()))

@@ -29,6 +29,10 @@ impl Counter {
 pub(crate) struct PStats {
     pub spawned: Counter,
     pub exited: Counter,
+    /// Stacks taken by goroutines starting, and given back at exit (a G
+    /// may start on one P and exit on another: only the sums mean much).
+    pub stacks_taken: Counter,
+    pub stacks_returned: Counter,
     pub switches: Counter,
     pub steals: Counter,
     pub parks: Counter,

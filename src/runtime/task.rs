@@ -179,6 +179,13 @@ impl TaskCell {
             let vtable = (*self.vtable.get()).expect("task has no closure");
             (vtable.run)(self.storage.get());
         }
+    }
+
+    /// Publishes the result stored by `run` and wakes a waiting joiner.
+    /// Called once, by the goroutine, after its goroutine-locals are gone
+    /// (so that, as with std's threads, `join` returning means every
+    /// destructor of the goroutine has run).
+    pub(crate) fn publish(&self) {
         let prev = self.state.fetch_or(DONE, AcqRel);
         if prev & JOIN_WAITING != 0 {
             // SAFETY: the joiner wrote `waiter` before setting JOIN_WAITING
@@ -232,7 +239,11 @@ pub(crate) fn release(g: GRef) {
         let mut unclaimed_panic = false;
         if state & DONE != 0 && state & TAKEN == 0 {
             unclaimed_panic = (vtable.output_is_panic)(cell.storage.get());
-            (vtable.drop_output)(cell.storage.get());
+            // The value's destructor is user code: a panic in it must not
+            // unwind through the scheduler (this may run on an M). The
+            // panic hook has reported it.
+            let storage = cell.storage.get();
+            let _ = catch_unwind(AssertUnwindSafe(|| (vtable.drop_output)(storage)));
         }
         *cell.waiter.get() = None;
         ((unclaimed_panic), (*cell.scope.get()).take())

@@ -1,0 +1,238 @@
+//! The buffer of a buffered channel: a bounded lock-free MPMC ring
+//! (Vyukov's design, as in crossbeam's array flavour).
+//!
+//! Each slot carries a *stamp* telling which lap of the ring it is ready
+//! for: `stamp == tail` means "free for the producer at `tail`",
+//! `stamp == head + 1` means "holds the value for the consumer at `head`".
+//! Producers claim a position by CAS on `tail`, consumers on `head`, then
+//! write or read the slot and publish the next stamp. Positions pack a lap
+//! counter above the index (`one_lap` is a power of two above `cap`), so a
+//! position is never reused while a slow thread still holds an old one.
+//!
+//! Fast paths in `core.rs` use the ring without the channel lock; the lock
+//! is only for the queues of blocked goroutines.
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{fence, AtomicUsize, Ordering::*};
+
+#[repr(align(128))]
+struct Padded<T>(T);
+
+struct Slot<T> {
+    stamp: AtomicUsize,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+pub(crate) struct Ring<T> {
+    head: Padded<AtomicUsize>,
+    tail: Padded<AtomicUsize>,
+    slots: Box<[Slot<T>]>,
+    cap: usize,
+    one_lap: usize,
+}
+
+// SAFETY: a slot's value is written by the one producer that claimed its
+// position and read by the one consumer that claimed it, ordered by the
+// stamp's release/acquire; T moves between threads, hence T: Send.
+unsafe impl<T: Send> Send for Ring<T> {}
+unsafe impl<T: Send> Sync for Ring<T> {}
+
+impl<T> Ring<T> {
+    pub(crate) fn new(cap: usize) -> Ring<T> {
+        assert!(cap > 0, "a ring needs capacity");
+        let slots = (0..cap)
+            .map(|i| Slot {
+                stamp: AtomicUsize::new(i),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+            .collect();
+        Ring {
+            head: Padded(AtomicUsize::new(0)),
+            tail: Padded(AtomicUsize::new(0)),
+            slots,
+            cap,
+            one_lap: (cap + 1).next_power_of_two(),
+        }
+    }
+
+    /// The position after `pos`.
+    #[inline]
+    fn next(&self, pos: usize) -> usize {
+        let index = pos & (self.one_lap - 1);
+        if index + 1 < self.cap {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
+    }
+
+    /// Appends `v`; gives it back if the ring is full.
+    pub(crate) fn push(&self, v: T) -> Result<(), T> {
+        let mut tail = self.tail.0.load(Relaxed);
+        loop {
+            let slot = &self.slots[tail & (self.one_lap - 1)];
+            let stamp = slot.stamp.load(Acquire);
+            if stamp == tail {
+                match self
+                    .tail
+                    .0
+                    .compare_exchange_weak(tail, self.next(tail), SeqCst, Relaxed)
+                {
+                    Ok(_) => {
+                        // SAFETY: we own position `tail`: the slot is free
+                        // (its stamp said so) and no one else can claim it.
+                        unsafe { (*slot.value.get()).write(v) };
+                        slot.stamp.store(tail + 1, Release);
+                        return Ok(());
+                    }
+                    Err(t) => tail = t,
+                }
+            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+                // The slot still holds last lap's value: full, unless a
+                // consumer is just taking it.
+                fence(SeqCst);
+                if self.head.0.load(Relaxed).wrapping_add(self.one_lap) == tail {
+                    return Err(v);
+                }
+                std::hint::spin_loop();
+                tail = self.tail.0.load(Relaxed);
+            } else {
+                // Another producer is mid-write: look again.
+                std::hint::spin_loop();
+                tail = self.tail.0.load(Relaxed);
+            }
+        }
+    }
+
+    /// Takes the oldest value, if any.
+    pub(crate) fn pop(&self) -> Option<T> {
+        let mut head = self.head.0.load(Relaxed);
+        loop {
+            let slot = &self.slots[head & (self.one_lap - 1)];
+            let stamp = slot.stamp.load(Acquire);
+            if stamp == head + 1 {
+                match self
+                    .head
+                    .0
+                    .compare_exchange_weak(head, self.next(head), SeqCst, Relaxed)
+                {
+                    Ok(_) => {
+                        // SAFETY: we own position `head`, whose value was
+                        // published by the stamp we acquired.
+                        let v = unsafe { (*slot.value.get()).assume_init_read() };
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap), Release);
+                        return Some(v);
+                    }
+                    Err(h) => head = h,
+                }
+            } else if stamp == head {
+                // Not written this lap: empty, unless a producer is mid-write.
+                fence(SeqCst);
+                if self.tail.0.load(Relaxed) == head {
+                    return None;
+                }
+                std::hint::spin_loop();
+                head = self.head.0.load(Relaxed);
+            } else {
+                std::hint::spin_loop();
+                head = self.head.0.load(Relaxed);
+            }
+        }
+    }
+
+    /// Values in the ring (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            let tail = self.tail.0.load(SeqCst);
+            let head = self.head.0.load(SeqCst);
+            if self.tail.0.load(SeqCst) == tail {
+                let hi = head & (self.one_lap - 1);
+                let ti = tail & (self.one_lap - 1);
+                return if hi < ti {
+                    ti - hi
+                } else if hi > ti {
+                    self.cap - hi + ti
+                } else if tail == head {
+                    0
+                } else {
+                    self.cap
+                };
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> Drop for Ring<T> {
+    fn drop(&mut self) {
+        while self.pop().is_some() {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn fifo_full_empty() {
+        let r = Ring::new(3);
+        assert!(r.pop().is_none());
+        for i in 0..3 {
+            r.push(i).unwrap();
+        }
+        assert_eq!(r.push(9), Err(9));
+        assert_eq!(r.len(), 3);
+        for lap in 0..5 {
+            assert_eq!(r.pop(), Some(lap));
+            r.push(lap + 3).unwrap();
+        }
+        assert_eq!(r.len(), 3);
+    }
+
+    #[test]
+    fn mpmc_stress_every_value_once() {
+        let r = Arc::new(Ring::new(8));
+        let producers: Vec<_> = (0..3u64)
+            .map(|p| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    for i in 0..20_000u64 {
+                        let mut v = p * 1_000_000 + i;
+                        while let Err(back) = r.push(v) {
+                            v = back;
+                            std::thread::yield_now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..3)
+            .map(|_| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    while got.len() < 20_000 {
+                        match r.pop() {
+                            Some(v) => got.push(v),
+                            None => std::thread::yield_now(),
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        let mut all: Vec<u64> = consumers.into_iter().flat_map(|c| c.join().unwrap()).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 60_000);
+    }
+}
