@@ -202,23 +202,38 @@ impl<T> fmt::Debug for JoinHandle<T> {
 
 /// A goroutine panicked; this carries the panic payload.
 pub struct JoinError {
-    payload: Box<dyn Any + Send + 'static>,
+    /// The panic message, copied out when the error is made, so that the
+    /// error can be `Sync` (and go into `Box<dyn Error + Send + Sync>`)
+    /// even though the payload itself is only `Send`.
+    message: Option<String>,
+    payload: SendOnly<Box<dyn Any + Send + 'static>>,
 }
+
+/// Holds a `Send` value and makes the holder `Sync` by never handing out a
+/// shared reference to it: it only comes out by value.
+struct SendOnly<T>(T);
+
+// SAFETY: no `&T` is ever reachable through a `&SendOnly<T>`; the value
+// leaves only through `into_inner(self)`, which needs ownership.
+unsafe impl<T: Send> Sync for SendOnly<T> {}
 
 impl JoinError {
     pub(crate) fn from_payload(payload: Box<dyn Any + Send + 'static>) -> Self {
-        JoinError { payload }
+        JoinError {
+            message: panic_message(&*payload).map(str::to_owned),
+            payload: SendOnly(payload),
+        }
     }
 
     /// The payload passed to `panic!`, to inspect or to re-raise with
     /// `std::panic::resume_unwind`.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.payload
+        self.payload.0
     }
 
     /// The panic message, if the payload is a string.
     pub fn message(&self) -> Option<&str> {
-        panic_message(&*self.payload)
+        self.message.as_deref()
     }
 }
 

@@ -1,9 +1,8 @@
 //! The channel itself (Go's `hchan`): a lock, a ring buffer, and queues of
 //! blocked senders and receivers.
 //!
-//! Every operation takes the channel's lock, as in Go; the lock is a short
-//! spin-then-park mutex held for a handful of instructions. What makes a
-//! channel a channel happens under it:
+//! Blocking is arranged under the channel's lock, as in Go (a short
+//! spin-then-park mutex). What makes a channel a channel happens under it:
 //!
 //! * **Direct hand-off.** A sender that finds a blocked receiver gives it the
 //!   value directly (no trip through the buffer) and readies it; a receiver
@@ -15,13 +14,24 @@
 //!   errors) and receiver (they see the channel closed once it is drained).
 //!
 //! Waiters may belong to a `select!` that has already been completed by
-//! another channel; claiming fails for them and they are skipped (see
-//! `select/context.rs`).
+//! another channel; claiming fails for them and they are dropped (see
+//! `select/context.rs`; a claim is always followed by `finish`).
+//!
+//! **Lock-free fast path.** A buffered channel's values live in a lock-free
+//! ring (`ring.rs`). While nobody is queued (`waiters == 0`), `send` and
+//! `recv` use the ring without the lock — the common case of a channel that
+//! is neither full nor empty costs a few atomics and no lock. As soon as a
+//! goroutine queues, the fast paths step aside: the queuer publishes
+//! `waiters > 0` and then waits for in-flight fast operations to finish
+//! (`exclude_fast_paths`; each side counts its own in a separate cache
+//! line), so from then on, and until the queues are empty again, only lock
+//! holders touch the ring, and Go's hand-off rules above apply exactly.
 
 use super::error::*;
+use super::ring::Ring;
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::Unparker;
-use crate::select::context::{SelectCtx, Waiter, WaiterRef};
+use crate::select::context::{Claimed, SelectCtx, Waiter, WaiterRef};
 use parking_lot::lock_api::RawMutex as _;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
@@ -31,17 +41,26 @@ use std::time::Instant;
 pub(crate) struct Chan<T> {
     lock: parking_lot::RawMutex,
     inner: UnsafeCell<Inner<T>>,
+    /// The buffer (buffered channels only).
+    ring: Option<Ring<T>>,
     cap: usize,
-    /// Mirrors of `inner` for lock-free `len` and `is_closed`.
-    len: AtomicUsize,
+    /// Queued waiters, both queues (written under the lock). While it is
+    /// non-zero the ring belongs to lock holders alone.
+    waiters: AtomicUsize,
+    /// Lock-free operations in flight on the ring, per side (see
+    /// `exclude_fast_paths`).
+    fast_senders: Padded<AtomicUsize>,
+    fast_receivers: Padded<AtomicUsize>,
     closed: AtomicBool,
     /// Live `Sender` and `Receiver` handles; the last of either closes.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
 }
 
+#[repr(align(128))]
+struct Padded<T>(T);
+
 pub(crate) struct Inner<T> {
-    buf: VecDeque<T>,
     closed: bool,
     recvq: VecDeque<WaiterRef<T>>,
     sendq: VecDeque<WaiterRef<T>>,
@@ -114,13 +133,15 @@ impl<T> Chan<T> {
         Chan {
             lock: parking_lot::RawMutex::INIT,
             inner: UnsafeCell::new(Inner {
-                buf: VecDeque::with_capacity(cap.min(4096)),
                 closed: false,
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
             }),
+            ring: (cap > 0).then(|| Ring::new(cap)),
             cap,
-            len: AtomicUsize::new(0),
+            waiters: AtomicUsize::new(0),
+            fast_senders: Padded(AtomicUsize::new(0)),
+            fast_receivers: Padded(AtomicUsize::new(0)),
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -152,11 +173,97 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Relaxed)
+        self.ring.as_ref().map_or(0, Ring::len)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Acquire)
+    }
+
+    /// Sends through the ring without the lock, if nobody is queued.
+    /// Gives the value back when the slow path must decide.
+    #[inline]
+    fn send_fast(&self, v: T) -> Result<(), T> {
+        let Some(ring) = &self.ring else {
+            return Err(v);
+        };
+        self.fast_senders.0.fetch_add(1, SeqCst);
+        let result = if self.waiters.load(SeqCst) == 0 && !self.closed.load(Relaxed) {
+            ring.push(v)
+        } else {
+            Err(v)
+        };
+        self.fast_senders.0.fetch_sub(1, Release);
+        result
+    }
+
+    /// Receives from the ring without the lock, if nobody is queued.
+    #[inline]
+    fn recv_fast(&self) -> Option<T> {
+        let ring = self.ring.as_ref()?;
+        self.fast_receivers.0.fetch_add(1, SeqCst);
+        let v = if self.waiters.load(SeqCst) == 0 {
+            ring.pop()
+        } else {
+            None
+        };
+        self.fast_receivers.0.fetch_sub(1, Release);
+        v
+    }
+
+    /// Publishes the queue lengths; when someone is queued, waits until no
+    /// lock-free operation is still in flight, so the ring is ours (the
+    /// lock holder's) from here on. The two sides pair up as in Dekker's
+    /// algorithm: a fast path bumps its counter then reads `waiters`, we
+    /// store `waiters` then read the counters (all SeqCst), so either it
+    /// sees us and backs off, or we see it and wait for it.
+    fn sync_waiters(&self, inner: &Inner<T>) {
+        let n = inner.recvq.len() + inner.sendq.len();
+        self.waiters.store(n, SeqCst);
+        if n > 0 && self.ring.is_some() {
+            while self.fast_senders.0.load(SeqCst) != 0 || self.fast_receivers.0.load(SeqCst) != 0 {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Claims the first claimable waiter of `q`, dropping stale ones.
+    fn claim_first(q: &mut VecDeque<WaiterRef<T>>) -> Option<Claimed<T>> {
+        while let Some(w) = q.pop_front() {
+            // SAFETY: the lock is held and the waiter was queued until now.
+            if let Some(claimed) = unsafe { w.claim() } {
+                return Some(claimed);
+            }
+        }
+        None
+    }
+
+    /// Moves values between the ring and queued goroutines (lock held):
+    /// buffered values to queued receivers, queued senders' values into
+    /// free slots, oldest first. With someone queued the ring is exclusive
+    /// to us, so what we see in it stays true.
+    fn pump_locked(&self, inner: &mut Inner<T>, wakes: &mut Wakes) {
+        let Some(ring) = &self.ring else {
+            return;
+        };
+        while !inner.recvq.is_empty() && !ring.is_empty() {
+            let Some(claimed) = Self::claim_first(&mut inner.recvq) else {
+                break;
+            };
+            claimed.put(ring.pop().expect("the ring is ours while goroutines queue"));
+            wakes.push(claimed.finish());
+        }
+        while !inner.sendq.is_empty() && ring.len() < self.cap {
+            let Some(claimed) = Self::claim_first(&mut inner.sendq) else {
+                break;
+            };
+            let v = claimed.take().expect("a blocked sender offers a value");
+            if ring.push(v).is_err() {
+                unreachable!("the ring is ours while goroutines queue");
+            }
+            wakes.push(claimed.finish());
+        }
+        self.sync_waiters(inner);
     }
 
     /// Tries to send with the lock held. On failure the value comes back.
@@ -169,21 +276,27 @@ impl<T> Chan<T> {
         if inner.closed {
             return Err(TrySendError::Closed(v));
         }
-        while let Some(w) = inner.recvq.pop_front() {
-            // SAFETY: lock held; the waiter was queued until just now.
-            if let Some(claimed) = unsafe { w.claim() } {
+        // Direct hand-off to a queued receiver (only when nothing is
+        // buffered ahead of us).
+        if !inner.recvq.is_empty() && self.ring.as_ref().is_none_or(Ring::is_empty) {
+            if let Some(claimed) = Self::claim_first(&mut inner.recvq) {
                 claimed.put(v);
                 wakes.push(claimed.finish());
+                self.sync_waiters(inner);
                 return Ok(());
             }
-            // A select that completed elsewhere: drop its stale waiter.
+            self.sync_waiters(inner);
         }
-        if inner.buf.len() < self.cap {
-            inner.buf.push_back(v);
-            self.len.store(inner.buf.len(), Relaxed);
-            return Ok(());
+        let Some(ring) = &self.ring else {
+            return Err(TrySendError::Full(v));
+        };
+        match ring.push(v) {
+            Ok(()) => {
+                self.pump_locked(inner, wakes);
+                Ok(())
+            }
+            Err(v) => Err(TrySendError::Full(v)),
         }
-        Err(TrySendError::Full(v))
     }
 
     /// Tries to receive with the lock held: `Ok(Some(v))`, `Ok(None)` when
@@ -193,28 +306,19 @@ impl<T> Chan<T> {
         inner: &mut Inner<T>,
         wakes: &mut Wakes,
     ) -> Result<Option<T>, RecvError> {
-        while let Some(w) = inner.sendq.pop_front() {
-            // SAFETY: lock held; the waiter was queued until just now.
-            let Some(claimed) = (unsafe { w.claim() }) else {
-                continue;
-            };
-            let offered = claimed.take().expect("a blocked sender offers a value");
-            let v = match inner.buf.pop_front() {
-                // Full buffer: take its head, the sender's value joins the tail.
-                Some(head) => {
-                    inner.buf.push_back(offered);
-                    head
-                }
-                // Unbuffered: straight from the sender.
-                None => offered,
-            };
+        if let Some(v) = self.ring.as_ref().and_then(Ring::pop) {
+            // A slot is free: a queued sender's value moves in behind.
+            self.pump_locked(inner, wakes);
+            return Ok(Some(v));
+        }
+        // Unbuffered: straight from a queued sender.
+        if let Some(claimed) = Self::claim_first(&mut inner.sendq) {
+            let v = claimed.take().expect("a blocked sender offers a value");
             wakes.push(claimed.finish());
+            self.sync_waiters(inner);
             return Ok(Some(v));
         }
-        if let Some(v) = inner.buf.pop_front() {
-            self.len.store(inner.buf.len(), Relaxed);
-            return Ok(Some(v));
-        }
+        self.sync_waiters(inner);
         if inner.closed {
             return Err(RecvError);
         }
@@ -223,6 +327,10 @@ impl<T> Chan<T> {
 
     /// Sends, blocking until done, closed, or `deadline`.
     pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let v = match self.send_fast(v) {
+            Ok(()) => return Ok(()),
+            Err(v) => v,
+        };
         let mut wakes = Wakes::new();
         let mut inner = self.lock();
         let v = match self.try_send_locked(&mut inner, v, &mut wakes) {
@@ -239,8 +347,9 @@ impl<T> Chan<T> {
         }
         let ctx = SelectCtx::new();
         let waiter = Waiter::new(&ctx, 0, Some(v));
-        inner.sendq.push_back(WaiterRef::new(&waiter));
+        self.enqueue_locked(&mut inner, &waiter, true, &mut wakes);
         drop(inner);
+        wake_all(wakes);
         match ctx.wait(deadline, WaitReason::ChanSend) {
             // Completed: by a receiver (slot emptied) or by close (value back).
             Some(_) => match waiter.take() {
@@ -248,7 +357,7 @@ impl<T> Chan<T> {
                 Some(v) => Err(SendTimeoutError::Closed(v)),
             },
             None => {
-                self.lock().sendq.retain(|w| !w.is(&waiter));
+                self.dequeue_locked(&mut self.lock(), &waiter, true);
                 Err(SendTimeoutError::Timeout(
                     waiter.take().expect("unsent value"),
                 ))
@@ -258,6 +367,9 @@ impl<T> Chan<T> {
 
     /// Receives, blocking until a value, close, or `deadline`.
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        if let Some(v) = self.recv_fast() {
+            return Ok(v);
+        }
         let mut wakes = Wakes::new();
         let mut inner = self.lock();
         match self.try_recv_locked(&mut inner, &mut wakes) {
@@ -274,18 +386,23 @@ impl<T> Chan<T> {
         }
         let ctx = SelectCtx::new();
         let waiter = Waiter::new(&ctx, 0, None);
-        inner.recvq.push_back(WaiterRef::new(&waiter));
+        self.enqueue_locked(&mut inner, &waiter, false, &mut wakes);
         drop(inner);
+        wake_all(wakes);
         match ctx.wait(deadline, WaitReason::ChanReceive) {
             Some(_) => waiter.take().ok_or(RecvTimeoutError::Closed),
             None => {
-                self.lock().recvq.retain(|w| !w.is(&waiter));
+                self.dequeue_locked(&mut self.lock(), &waiter, false);
                 Err(RecvTimeoutError::Timeout)
             }
         }
     }
 
     pub(crate) fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        let v = match self.send_fast(v) {
+            Ok(()) => return Ok(()),
+            Err(v) => v,
+        };
         let mut wakes = Wakes::new();
         let result = {
             let mut inner = self.lock();
@@ -296,8 +413,9 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        // Go's fast path: an open, empty buffered channel with nobody
-        // waiting to send fails without taking the lock.
+        if let Some(v) = self.recv_fast() {
+            return Ok(v);
+        }
         let mut wakes = Wakes::new();
         let result = {
             let mut inner = self.lock();
@@ -321,9 +439,11 @@ impl<T> Chan<T> {
                 return false;
             }
             inner.closed = true;
-            self.closed.store(true, Release);
-            // Receivers see an empty slot: closed. Senders keep their value:
-            // it comes back to them as the error.
+            self.closed.store(true, SeqCst);
+            // Buffered values still go to queued receivers first.
+            self.pump_locked(&mut inner, &mut wakes);
+            // The rest of the receivers see an empty slot: closed. Senders
+            // keep their value: it comes back to them as the error.
             let inner = &mut *inner;
             for w in inner.recvq.drain(..).chain(inner.sendq.drain(..)) {
                 // SAFETY: lock held; the waiter was queued until just now.
@@ -331,23 +451,34 @@ impl<T> Chan<T> {
                     wakes.push(claimed.finish());
                 }
             }
+            self.sync_waiters(inner);
         }
         wake_all(wakes);
         true
     }
 
-    /// Queues a select's waiter (lock held by the caller).
-    pub(crate) fn enqueue_locked(inner: &mut Inner<T>, waiter: &Waiter<T>, sending: bool) {
+    /// Queues a waiter (lock held by the caller) and lets the ring serve
+    /// it at once if it can: a value buffered by a fast path just before we
+    /// queued may already be there.
+    pub(crate) fn enqueue_locked(
+        &self,
+        inner: &mut Inner<T>,
+        waiter: &Waiter<T>,
+        sending: bool,
+        wakes: &mut Wakes,
+    ) {
         let q = if sending {
             &mut inner.sendq
         } else {
             &mut inner.recvq
         };
         q.push_back(WaiterRef::new(waiter));
+        self.sync_waiters(inner);
+        self.pump_locked(inner, wakes);
     }
 
-    /// Removes a select's waiter if still queued (lock held by the caller).
-    pub(crate) fn dequeue_locked(inner: &mut Inner<T>, waiter: &Waiter<T>, sending: bool) {
+    /// Removes a waiter if still queued (lock held by the caller).
+    pub(crate) fn dequeue_locked(&self, inner: &mut Inner<T>, waiter: &Waiter<T>, sending: bool) {
         let q = if sending {
             &mut inner.sendq
         } else {
@@ -355,6 +486,7 @@ impl<T> Chan<T> {
         };
         if let Some(i) = q.iter().position(|w| w.is(waiter)) {
             q.remove(i);
+            self.sync_waiters(inner);
         }
     }
 }

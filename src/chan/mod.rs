@@ -25,6 +25,7 @@
 
 pub(crate) mod core;
 mod error;
+mod ring;
 
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
@@ -42,6 +43,16 @@ use std::time::{Duration, Instant};
 pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan::new(cap));
     (Sender { chan: chan.clone() }, Receiver { chan })
+}
+
+/// A channel that its senders never close (the channels of timers and
+/// tickers: Go's never close). Dropping every receiver still closes it,
+/// which is how a ticker learns nobody listens.
+pub(crate) fn chan_held_open<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let (tx, rx) = chan(cap);
+    // One sender reference that is never dropped.
+    tx.chan.senders.fetch_add(1, Relaxed);
+    (tx, rx)
 }
 
 /// The sending end of a channel.

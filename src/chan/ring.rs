@@ -121,8 +121,7 @@ impl<T> Ring<T> {
                         // SAFETY: we own position `head`, whose value was
                         // published by the stamp we acquired.
                         let v = unsafe { (*slot.value.get()).assume_init_read() };
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap), Release);
+                        slot.stamp.store(head.wrapping_add(self.one_lap), Release);
                         return Some(v);
                     }
                     Err(h) => head = h,
@@ -230,7 +229,10 @@ mod tests {
         for p in producers {
             p.join().unwrap();
         }
-        let mut all: Vec<u64> = consumers.into_iter().flat_map(|c| c.join().unwrap()).collect();
+        let mut all: Vec<u64> = consumers
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect();
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), 60_000);

@@ -152,39 +152,49 @@ impl<T> WaiterRef<T> {
     }
 
     /// Claims the waiter's context. On success the caller must fill or
-    /// empty the slot and then call `finish`.
+    /// empty the slot and then call `finish` (a claim is never undone, so
+    /// a waiter whose claim fails is stale for good and may be dropped).
     ///
     /// # Safety
     /// The channel lock must be held and the waiter still queued (or just
-    /// dequeued under that same lock hold).
-    pub(crate) unsafe fn claim(&self) -> Option<Claimed<'_, T>> {
+    /// dequeued under that same lock hold); the returned claim must be
+    /// finished before the lock is released.
+    pub(crate) unsafe fn claim(&self) -> Option<Claimed<T>> {
         // SAFETY: per the contract, the owner is blocked and the waiter is
         // alive.
         let w = unsafe { self.0.as_ref() };
         // SAFETY: as above, the context outlives its waiters.
         let ctx = unsafe { &*w.ctx };
-        ctx.try_claim(w.case).then_some(Claimed { w, ctx })
+        ctx.try_claim(w.case).then_some(Claimed { w: self.0 })
     }
 }
 
 /// A claimed waiter: exclusive access to its slot until `finish`.
-pub(crate) struct Claimed<'a, T> {
-    w: &'a Waiter<T>,
-    ctx: &'a SelectCtx,
+pub(crate) struct Claimed<T> {
+    w: NonNull<Waiter<T>>,
 }
 
-impl<T> Claimed<'_, T> {
+impl<T> Claimed<T> {
+    fn waiter(&self) -> &Waiter<T> {
+        // SAFETY: a claimed waiter's owner cannot return before `finish`
+        // (it waits for DONE), so the waiter is alive.
+        unsafe { self.w.as_ref() }
+    }
+
     pub(crate) fn put(&self, v: T) {
         // SAFETY: we hold the claim: nobody else touches the slot.
-        unsafe { *self.w.slot.get() = Some(v) };
+        unsafe { *self.waiter().slot.get() = Some(v) };
     }
 
     pub(crate) fn take(&self) -> Option<T> {
-        self.w.take()
+        self.waiter().take()
     }
 
     /// Completes the waiter; returns whom to wake.
     pub(crate) fn finish(self) -> Unparker {
-        self.ctx.finish(self.w.case)
+        let w = self.waiter();
+        // SAFETY: the context outlives the waiter's wait.
+        let ctx = unsafe { &*w.ctx };
+        ctx.finish(w.case)
     }
 }

@@ -52,7 +52,7 @@ pub(crate) trait Case {
     ///
     /// # Safety
     /// The lock must be held; `self` must not move until `dequeue_locked`.
-    unsafe fn enqueue_locked(&mut self, ctx: &SelectCtx, index: usize);
+    unsafe fn enqueue_locked(&mut self, ctx: &SelectCtx, index: usize, wakes: &mut Wakes);
     /// With the lock held: removes the waiter if still queued.
     ///
     /// # Safety
@@ -163,12 +163,14 @@ pub fn select_core(
         return Outcome::Timeout;
     }
     let ctx = SelectCtx::new();
+    let mut wakes = Wakes::new();
     for &i in &order {
         // SAFETY: locks held; `cases` stays borrowed (unmoved) until we
         // dequeue below.
-        unsafe { cases[i].0.enqueue_locked(&ctx, i) };
+        unsafe { cases[i].0.enqueue_locked(&ctx, i, &mut wakes) };
     }
     unlock_all(&locks);
+    wake_all(wakes);
 
     let selected = ctx.wait(deadline, WaitReason::Select);
 
@@ -370,17 +372,17 @@ impl<T> Case for RecvCase<'_, T> {
         true
     }
 
-    unsafe fn enqueue_locked(&mut self, ctx: &SelectCtx, index: usize) {
+    unsafe fn enqueue_locked(&mut self, ctx: &SelectCtx, index: usize, wakes: &mut Wakes) {
         let chan = self.chan.expect("nil cases are never queued");
         let waiter = self.waiter.insert(Waiter::new(ctx, index, None));
         // SAFETY: the caller holds the lock.
-        Chan::enqueue_locked(unsafe { chan.inner_locked() }, waiter, false);
+        chan.enqueue_locked(unsafe { chan.inner_locked() }, waiter, false, wakes);
     }
 
     unsafe fn dequeue_locked(&mut self) {
         if let (Some(chan), Some(w)) = (self.chan, &self.waiter) {
             // SAFETY: the caller holds the lock.
-            Chan::dequeue_locked(unsafe { chan.inner_locked() }, w, false);
+            chan.dequeue_locked(unsafe { chan.inner_locked() }, w, false);
         }
     }
 
@@ -411,19 +413,19 @@ impl<T> Case for SendCase<'_, T> {
         true
     }
 
-    unsafe fn enqueue_locked(&mut self, ctx: &SelectCtx, index: usize) {
+    unsafe fn enqueue_locked(&mut self, ctx: &SelectCtx, index: usize, wakes: &mut Wakes) {
         let chan = self.chan.expect("nil cases are never queued");
         let waiter = self
             .waiter
             .insert(Waiter::new(ctx, index, self.value.take()));
         // SAFETY: the caller holds the lock.
-        Chan::enqueue_locked(unsafe { chan.inner_locked() }, waiter, true);
+        chan.enqueue_locked(unsafe { chan.inner_locked() }, waiter, true, wakes);
     }
 
     unsafe fn dequeue_locked(&mut self) {
         if let (Some(chan), Some(w)) = (self.chan, &self.waiter) {
             // SAFETY: the caller holds the lock.
-            Chan::dequeue_locked(unsafe { chan.inner_locked() }, w, true);
+            chan.dequeue_locked(unsafe { chan.inner_locked() }, w, true);
         }
     }
 

@@ -4,7 +4,7 @@
 //! goroutine and no thread sleeps per timer. Outside the runtime, `sleep`
 //! blocks the thread, and channel timers are served by the default runtime.
 
-use crate::chan::{chan, Receiver, Sender};
+use crate::chan::{chan_held_open, Receiver, Sender};
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::Unparker;
 use crate::runtime::timers::{self, Action, Timer as RawTimer};
@@ -84,7 +84,7 @@ pub struct Timer {
 impl Timer {
     /// A timer that fires once after `d`.
     pub fn new(d: Duration) -> Timer {
-        let (tx, rx) = chan(1);
+        let (tx, rx) = chan_held_open(1);
         let raw = arm_once(&tx, d);
         Timer { rx, tx, raw }
     }
@@ -141,7 +141,7 @@ impl Ticker {
     /// If `d` is zero (as Go's `NewTicker`).
     pub fn new(d: Duration) -> Ticker {
         assert!(!d.is_zero(), "goro::time::Ticker: non-positive interval");
-        let (tx, rx) = chan(1);
+        let (tx, rx) = chan_held_open(1);
         let period = Arc::new(Mutex::new(d));
         let raw = arm_ticker(&tx, &period);
         Ticker {
