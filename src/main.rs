@@ -7,10 +7,14 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+#[path = "../examples/context.rs"]
+mod context;
 #[path = "../examples/for_loop.rs"]
 mod for_loop;
 #[path = "../examples/multiplexing.rs"]
 mod multiplexing;
+#[path = "../examples/mutex.rs"]
+mod mutex;
 #[path = "../examples/ping_pong.rs"]
 mod ping_pong;
 #[path = "../examples/range.rs"]
@@ -91,6 +95,46 @@ const DEMOS: &[Demo] = &[
                 out,
                 tasks.unwrap_or(worker_pool::DEFAULT_TASKS),
                 workers.map_or(worker_pool::DEFAULT_WORKERS, |w| w as usize),
+            ),
+        },
+    },
+    Demo {
+        name: "mutex",
+        options: &[
+            ("--goroutines", "N", "goroutines (default 8)"),
+            (
+                "--increments",
+                "M",
+                "increments per goroutine (default 100,000)",
+            ),
+        ],
+        about: "many goroutines add to one counter, with a Mutex and without: lost updates",
+        run: |out, o| match (o.get("--goroutines"), o.get("--increments")) {
+            (None, None) => mutex::run(out),
+            (goroutines, increments) => mutex::run_with(
+                out,
+                goroutines.map_or(mutex::DEFAULT_GOROUTINES, |n| n as usize),
+                increments.unwrap_or(mutex::DEFAULT_INCREMENTS),
+            ),
+        },
+    },
+    Demo {
+        name: "context",
+        options: &[
+            (
+                "--timeout-ms",
+                "T",
+                "the context's timeout in ms (default 200)",
+            ),
+            ("--workers", "W", "workers (default 4)"),
+        ],
+        about: "a worker pool stopped by a context deadline; children are cancelled too",
+        run: |out, o| match (o.get("--timeout-ms"), o.get("--workers")) {
+            (None, None) => context::run(out),
+            (timeout, workers) => context::run_with(
+                out,
+                timeout.map_or(context::DEFAULT_TIMEOUT, std::time::Duration::from_millis),
+                workers.map_or(context::DEFAULT_WORKERS, |w| w as usize),
             ),
         },
     },

@@ -11,6 +11,7 @@ mod condvar;
 mod mutex;
 mod once;
 mod rwlock;
+mod sema;
 mod semaphore;
 mod waiter;
 mod waitgroup;

@@ -1,40 +1,38 @@
-//! `Mutex<T>`: Go's `sync.Mutex`, with its two modes, and a guard.
+//! `Mutex<T>`: Go's `sync.Mutex` algorithm, with a guard.
 //!
-//! **Normal mode.** Unlocking wakes the first waiter, which then *competes*
-//! with goroutines arriving right now (they may spin briefly and take the
-//! lock first). Letting a running goroutine barge in keeps throughput high:
-//! it is already on a CPU, the woken one is not.
+//! **Normal mode.** Waiters queue FIFO on a semaphore, but a woken waiter
+//! does not own the lock: it *competes* with goroutines arriving right now,
+//! which usually win (they are already on a CPU). Arrivals spin briefly
+//! first when another P is running the holder. A spinning or woken waiter
+//! sets `WOKEN`, which tells `unlock` not to wake anyone else meanwhile.
 //!
-//! **Starvation mode.** A waiter that has waited more than 1 ms switches
-//! the mutex to starvation mode: unlocking then hands the lock *directly*
-//! to the first waiter (FIFO), and arrivals queue at the tail without
-//! trying. The mode ends when the queue drains. This bounds tail latency.
+//! **Starvation mode.** A waiter that has waited more than 1 ms sets
+//! `STARVING`: `unlock` then hands the lock *directly* to the first waiter,
+//! and arrivals queue at the tail without trying. The waiter that receives
+//! the lock ends starvation mode if it is the last waiter or waited less
+//! than 1 ms. This bounds tail latency without giving up throughput.
 //!
-//! State bits in one atomic word: `LOCKED`, `STARVING`, and `QUEUED`
-//! (the queue is non-empty; changed only while holding the queue lock).
-//! No poisoning: a panic while locked unlocks, as in parking_lot.
+//! State in one atomic word, as Go's: `LOCKED`, `WOKEN`, `STARVING`, and the
+//! waiter count above them. No poisoning: a panic while locked unlocks, as
+//! in parking_lot.
 
-use super::waiter::{Node, NodeRef};
+use super::sema::Sema;
 use crate::runtime::g::WaitReason;
 use std::cell::UnsafeCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU32, Ordering::*};
 use std::time::{Duration, Instant};
 
 const LOCKED: u32 = 1;
-const STARVING: u32 = 2;
-const QUEUED: u32 = 4;
-
-/// Woken in normal mode: compete for the lock.
-const WOKEN: u8 = 1;
-/// Handed the lock (starvation mode): it is ours.
-const HANDED_OFF: u8 = 2;
+const WOKEN: u32 = 2;
+const STARVING: u32 = 4;
+const WAITER_SHIFT: u32 = 3;
+const ONE_WAITER: u32 = 1 << WAITER_SHIFT;
 
 /// A waiter that waited longer than this switches to starvation mode.
 const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
-/// Spin iterations before queueing (Go: 4 × 30 PAUSE).
+/// Spin rounds before queueing (Go: 4 × 30 PAUSE).
 const SPIN_ROUNDS: u32 = 4;
 
 /// A mutual exclusion lock whose contended waiters park the goroutine.
@@ -58,7 +56,7 @@ const SPIN_ROUNDS: u32 = 4;
 /// ```
 pub struct Mutex<T: ?Sized> {
     state: AtomicU32,
-    queue: parking_lot::Mutex<VecDeque<NodeRef>>,
+    sema: Sema,
     data: UnsafeCell<T>,
 }
 
@@ -85,7 +83,7 @@ impl<T> Mutex<T> {
     pub const fn new(value: T) -> Mutex<T> {
         Mutex {
             state: AtomicU32::new(0),
-            queue: parking_lot::const_mutex(VecDeque::new()),
+            sema: Sema::new(),
             data: UnsafeCell::new(value),
         }
     }
@@ -112,14 +110,19 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks only if nobody holds the lock (and it is not reserved for a
     /// starving waiter).
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let s = self.state.load(Relaxed);
-        if s & (LOCKED | STARVING) != 0 {
-            return None;
+        let mut s = self.state.load(Relaxed);
+        loop {
+            if s & (LOCKED | STARVING) != 0 {
+                return None;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
+            {
+                Ok(_) => return Some(MutexGuard { mutex: self }),
+                Err(actual) => s = actual,
+            }
         }
-        self.state
-            .compare_exchange(s, s | LOCKED, Acquire, Relaxed)
-            .ok()
-            .map(|_| MutexGuard { mutex: self })
     }
 
     /// Mutable access without locking (the borrow proves exclusivity).
@@ -127,125 +130,111 @@ impl<T: ?Sized> Mutex<T> {
         self.data.get_mut()
     }
 
-    /// Takes the lock if it is free and not reserved for a starving waiter.
-    fn try_acquire(&self) -> bool {
-        let mut s = self.state.load(Relaxed);
-        while s & (LOCKED | STARVING) == 0 {
-            match self
-                .state
-                .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
-            {
-                Ok(_) => return true,
-                Err(actual) => s = actual,
-            }
-        }
-        false
-    }
-
     #[cold]
     fn lock_slow(&self) {
+        let mut wait_start: Option<Instant> = None;
+        let mut starving = false;
+        let mut awoke = false;
         let mut spins = 0;
-        while spins < SPIN_ROUNDS && can_spin() {
-            for _ in 0..30 {
-                std::hint::spin_loop();
-            }
-            if self.try_acquire() {
-                return;
-            }
-            spins += 1;
-        }
-        let mut started: Option<Instant> = None;
-        let mut requeue = false;
+        let mut old = self.state.load(Relaxed);
         loop {
-            let node = Node::new();
-            {
-                let mut queue = self.queue.lock();
-                let starving = started.is_some_and(|t| t.elapsed() > STARVATION_THRESHOLD);
-                // Under the queue lock: either take a free lock or mark the
-                // queue non-empty (and maybe starving) in one CAS, so an
-                // unlocker cannot miss us.
-                let mut s = self.state.load(Relaxed);
-                loop {
-                    if s & (LOCKED | STARVING) == 0 {
-                        match self
-                            .state
-                            .compare_exchange_weak(s, s | LOCKED, Acquire, Relaxed)
-                        {
-                            Ok(_) => return,
-                            Err(actual) => {
-                                s = actual;
-                                continue;
-                            }
-                        }
-                    }
-                    let new = s | QUEUED | if starving { STARVING } else { 0 };
-                    match self.state.compare_exchange_weak(s, new, Relaxed, Relaxed) {
-                        Ok(_) => break,
-                        Err(actual) => s = actual,
-                    }
+            // Spin while the holder runs elsewhere (never in starvation
+            // mode: the lock is promised to the first waiter then).
+            if old & (LOCKED | STARVING) == LOCKED && spins < SPIN_ROUNDS && can_spin() {
+                // Tell unlock not to wake another waiter while we spin.
+                if !awoke
+                    && old & WOKEN == 0
+                    && old >> WAITER_SHIFT != 0
+                    && self
+                        .state
+                        .compare_exchange_weak(old, old | WOKEN, Relaxed, Relaxed)
+                        .is_ok()
+                {
+                    awoke = true;
                 }
-                // A woken waiter that lost the race goes back to the front
-                // (Go: LIFO for requeued waiters), so it is not overtaken
-                // by the whole queue.
-                if requeue {
-                    queue.push_front(node.as_ref());
-                } else {
-                    queue.push_back(node.as_ref());
+                for _ in 0..30 {
+                    std::hint::spin_loop();
                 }
+                spins += 1;
+                old = self.state.load(Relaxed);
+                continue;
             }
-            started.get_or_insert_with(Instant::now);
-            match node.wait(WaitReason::Mutex) {
-                HANDED_OFF => return,
-                _ => {
-                    if self.try_acquire() {
+            let mut new = old;
+            if old & STARVING == 0 {
+                new |= LOCKED; // Arrivals may not take a starving mutex.
+            }
+            if old & (LOCKED | STARVING) != 0 {
+                new += ONE_WAITER;
+            }
+            if starving && old & LOCKED != 0 {
+                new |= STARVING;
+            }
+            if awoke {
+                new &= !WOKEN;
+            }
+            match self.state.compare_exchange_weak(old, new, Acquire, Relaxed) {
+                Err(actual) => old = actual,
+                Ok(_) => {
+                    if old & (LOCKED | STARVING) == 0 {
+                        return; // Taken by the CAS.
+                    }
+                    // Queued: wait for unlock to wake us. A waiter that
+                    // already waited goes back to the front.
+                    let lifo = wait_start.is_some();
+                    let started = *wait_start.get_or_insert_with(Instant::now);
+                    self.sema.acquire(lifo, WaitReason::Mutex);
+                    starving = starving || started.elapsed() > STARVATION_THRESHOLD;
+                    old = self.state.load(Relaxed);
+                    if old & STARVING != 0 {
+                        // Handed off: we own it. Take it, leave the queue,
+                        // and end starvation mode if we are the last waiter
+                        // or did not really starve.
+                        let mut delta = LOCKED.wrapping_sub(ONE_WAITER);
+                        if !starving || old >> WAITER_SHIFT == 1 {
+                            delta = delta.wrapping_sub(STARVING);
+                        }
+                        self.state.fetch_add(delta, Acquire);
                         return;
                     }
-                    requeue = true;
+                    awoke = true;
+                    spins = 0;
                 }
             }
         }
     }
 
     /// Releases the lock (the guard's drop).
+    #[inline]
     fn unlock(&self) {
-        if self
-            .state
-            .compare_exchange(LOCKED, 0, Release, Relaxed)
-            .is_ok()
-        {
-            return;
+        let new = self.state.fetch_sub(LOCKED, Release) - LOCKED;
+        if new != 0 {
+            self.unlock_slow(new);
         }
-        self.unlock_slow();
     }
 
     #[cold]
-    fn unlock_slow(&self) {
-        let mut queue = self.queue.lock();
-        let s = self.state.load(Relaxed);
-        if s & STARVING != 0 {
-            // Hand the lock to the first waiter: LOCKED stays set.
-            let node = queue.pop_front().expect("starving mutex has waiters");
-            if queue.is_empty() {
-                self.state.fetch_and(!(QUEUED | STARVING), Relaxed);
-            }
-            // SAFETY: under the queue lock, just dequeued.
-            let u = unsafe { node.signal(HANDED_OFF) };
-            drop(queue);
-            u.unpark();
+    fn unlock_slow(&self, new: u32) {
+        if new & STARVING != 0 {
+            // Hand the lock to the first waiter (it sees STARVING and
+            // takes ownership; arrivals stay out meanwhile).
+            self.sema.release();
             return;
         }
-        let node = queue.pop_front();
-        let clear = if queue.is_empty() {
-            LOCKED | QUEUED
-        } else {
-            LOCKED
-        };
-        self.state.fetch_and(!clear, Release);
-        // SAFETY: under the queue lock, just dequeued.
-        let wake = node.map(|n| unsafe { n.signal(WOKEN) });
-        drop(queue);
-        if let Some(u) = wake {
-            u.unpark();
+        let mut old = new;
+        loop {
+            // Nobody to wake, or someone is already awake, or the lock was
+            // taken again: waking another would be wasted.
+            if old >> WAITER_SHIFT == 0 || old & (LOCKED | WOKEN | STARVING) != 0 {
+                return;
+            }
+            let new = (old - ONE_WAITER) | WOKEN;
+            match self.state.compare_exchange_weak(old, new, Release, Relaxed) {
+                Ok(_) => {
+                    self.sema.release();
+                    return;
+                }
+                Err(actual) => old = actual,
+            }
         }
     }
 
@@ -255,12 +244,15 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-/// Spinning only helps when another P is running the lock holder.
+/// Spinning only helps when another P is running the lock holder and
+/// nothing else waits to run here (Go's `sync_runtime_canSpin`).
 fn can_spin() -> bool {
     match crate::runtime::current::m() {
         Some(m) => {
             let rt = m.rt;
-            rt.procs() > 1 && rt.npidle.load(Relaxed) + 1 < rt.procs()
+            rt.procs() > 1
+                && rt.npidle.load(Relaxed) + rt.nmspinning.load(Relaxed) + 1 < rt.procs()
+                && m.try_p().is_some_and(|p| p.has_no_work())
         }
         None => std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
     }
