@@ -122,7 +122,7 @@ fn demo(args: &[&str], limit: Duration) -> Output {
 const QUICK: Duration = Duration::from_secs(30);
 const SLOW: Duration = Duration::from_secs(120);
 
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 12] = [
     "ping-pong",
     "for-loop",
     "range",
@@ -130,6 +130,8 @@ const NAMES: [&str; 10] = [
     "waitgroup",
     "multiplexing",
     "worker-pool",
+    "mutex",
+    "context",
     "sieve",
     "skynet",
     "spawn",
@@ -393,4 +395,110 @@ fn spawn_runs_every_goroutine() {
     out.expect("spawning 100000 goroutines")
         .expect("all 100000 goroutines ran and finished");
     assert_eq!(out.summary(), "summary: 100000 of 100000 goroutines ran");
+}
+
+/// Checks a mutex run: the locked total is exact, the unlocked one is at
+/// most that, and the lost count is the difference.
+#[track_caller]
+fn check_mutex(out: &Output, goroutines: u64, increments: u64) {
+    let expected = goroutines * increments;
+    out.expect(&format!(
+        "{goroutines} goroutines each add 1 to a shared counter {increments} times"
+    ));
+    for id in 1..=goroutines {
+        out.expect(&format!("goroutine {id} (with the mutex): done"))
+            .expect(&format!("goroutine {id} (without a lock): done"));
+    }
+    let summary = out.summary();
+    assert!(
+        summary.starts_with(&format!(
+            "summary: with the mutex {expected} of {expected}; without it "
+        )),
+        "{summary}"
+    );
+    let without = number_after(summary, "without it ");
+    assert!(without <= expected, "{summary}");
+    assert!(
+        summary.ends_with(&format!(
+            "without it {without} of {expected} ({} lost)",
+            expected - without
+        )),
+        "{summary}"
+    );
+}
+
+#[test]
+fn mutex_keeps_every_update_and_the_race_loses_some() {
+    let out = demo(&["mutex"], QUICK);
+    out.expect("the counter is 800000 of 800000");
+    check_mutex(&out, 8, 100_000);
+
+    let out = demo(
+        &["mutex", "--goroutines", "3", "--increments", "5000"],
+        QUICK,
+    );
+    check_mutex(&out, 3, 5000);
+}
+
+/// Checks a context run: every worker stopped with the deadline error,
+/// promptly, and the children went with the parent.
+#[track_caller]
+fn check_context(out: &Output, timeout_ms: u64, workers: u64) {
+    for w in 1..=workers {
+        let lines = out.lines_with(&format!("worker {w}: ctx.done() closed at "));
+        assert_eq!(lines.len(), 1, "{}", out.stdout);
+        assert!(
+            lines[0].ends_with("ctx.err() = Some(DeadlineExceeded)"),
+            "{}",
+            lines[0]
+        );
+    }
+    assert!(out
+        .lines_with(&format!("worker {}:", workers + 1))
+        .is_empty());
+    out.expect("producer: ctx.done() closed at ")
+        .expect("child.err() = Some(Canceled),")
+        .expect("but ctx.err() = None: cancelling a child does not cancel its parent")
+        .expect("child.err() = Some(DeadlineExceeded)")
+        .expect("which prints as \"context deadline exceeded\"")
+        .expect("is born cancelled: err() = Some(DeadlineExceeded)")
+        .expect("returns at once with Err(RecvError)");
+    // Every task handed out was either done or cut short.
+    let line = out.lines_with("the producer handed out ");
+    assert_eq!(line.len(), 1, "{}", out.stdout);
+    let sent = number_after(line[0], "handed out ");
+    let done = number_after(line[0], "tasks: ");
+    let cut = number_after(line[0], " done + ");
+    assert_eq!(sent, done + cut, "{}", line[0]);
+
+    let summary = out.summary();
+    assert!(
+        summary.starts_with(&format!("summary: {done} tasks done; {workers} of {workers} workers stopped with \"context deadline exceeded\" ")),
+        "{summary}"
+    );
+    assert!(
+        summary.ends_with(&format!(
+            " ms after the start (timeout {timeout_ms} ms); child contexts cancelled with the parent"
+        )),
+        "{summary}"
+    );
+    // Tasks take 5 ms each, so W workers get through about W × timeout / 5
+    // of them; ask for a quarter of that, in case the machine is busy.
+    assert!(done >= workers * timeout_ms / 5 / 4, "{summary}");
+    let elapsed = number_after(summary, "exceeded\" ");
+    assert!(
+        (timeout_ms..timeout_ms + 500).contains(&elapsed),
+        "everyone stops promptly at the deadline: {summary}"
+    );
+}
+
+#[test]
+fn context_deadline_stops_every_worker() {
+    let out = demo(&["context"], QUICK);
+    out.expect("4 worker goroutines keep doing them")
+        .expect("a context with a 200 ms timeout");
+    check_context(&out, 200, 4);
+
+    let out = demo(&["context", "--timeout-ms", "100", "--workers", "7"], QUICK);
+    check_context(&out, 100, 7);
 }

@@ -119,11 +119,19 @@ impl Wakes {
     }
 }
 
+#[inline]
 pub(crate) fn wake_all(wakes: Wakes) {
     if let Some(u) = wakes.first {
         u.unpark();
+        if !wakes.rest.is_empty() {
+            wake_rest(wakes.rest);
+        }
     }
-    for u in wakes.rest {
+}
+
+#[cold]
+fn wake_rest(rest: Vec<Unparker>) {
+    for u in rest {
         u.unpark();
     }
 }
@@ -218,9 +226,12 @@ impl<T> Chan<T> {
     /// store `waiters` then read the counters (all SeqCst), so either it
     /// sees us and backs off, or we see it and wait for it.
     fn sync_waiters(&self, inner: &Inner<T>) {
+        if self.ring.is_none() {
+            return; // Unbuffered: no fast paths to coordinate with.
+        }
         let n = inner.recvq.len() + inner.sendq.len();
         self.waiters.store(n, SeqCst);
-        if n > 0 && self.ring.is_some() {
+        if n > 0 {
             while self.fast_senders.0.load(SeqCst) != 0 || self.fast_receivers.0.load(SeqCst) != 0 {
                 std::hint::spin_loop();
             }

@@ -511,7 +511,7 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
         match result {
             CoroutineResult::Return(()) => {
                 destroy_g(m, g);
-                return None;
+                return next_local(m);
             }
             CoroutineResult::Yield(Switch::Yield) => {
                 g.set_status(Status::Runnable);
@@ -521,7 +521,7 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
                     // A locked goroutine lets others run, then resumes here.
                     return stop_locked_m(m);
                 }
-                return None;
+                return next_local(m);
             }
             CoroutineResult::Yield(Switch::Park) => {
                 m.p().stats.parks.inc();
@@ -529,13 +529,31 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
                     if m.locked_g.get() == Some(g) {
                         return stop_locked_m(m);
                     }
-                    return None;
+                    return next_local(m);
                 }
                 // Unparked while switching out: run it again right away.
                 inherit = true;
             }
         }
     }
+}
+
+/// The next G from this P's own queue, when nothing else needs a look
+/// first (the every-61st-tick global queue check, due timers, stack
+/// pressure): the short path from one goroutine to the next, skipping
+/// `find_runnable`. `None` sends the M through `find_runnable`.
+fn next_local(m: &M) -> Option<(GRef, bool)> {
+    let rt = m.rt;
+    let p = m.p();
+    // SAFETY: we hold `p`.
+    let tick = unsafe { p.local().schedtick };
+    if tick.wrapping_add(1) % GLOBAL_QUEUE_TICK == 0
+        || rt.timers.next_deadline() != timers::NEVER
+        || stack::under_pressure()
+    {
+        return None;
+    }
+    runq_get(rt, p)
 }
 
 /// Resumes `g`'s coroutine, creating it (and taking a stack) on first run.
