@@ -48,6 +48,7 @@ pub(crate) mod sched;
 pub(crate) mod stack;
 pub(crate) mod stack_wait;
 pub(crate) mod stats;
+pub(crate) mod sysmon;
 pub(crate) mod task;
 pub(crate) mod timers;
 

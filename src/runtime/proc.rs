@@ -103,6 +103,9 @@ impl M {
 /// Starts a new M on P `p` (Go's `newm`).
 pub(crate) fn new_m(rt: &'static Shared, p: usize, spinning: bool) {
     let id = rt.nm.fetch_add(1, SeqCst);
+    if id == 0 {
+        super::sysmon::start(rt);
+    }
     let spawned = std::thread::Builder::new()
         .name(format!("goro-m{id}"))
         .spawn(move || m_main(rt, id, p, spinning));
