@@ -41,20 +41,25 @@ use std::time::Instant;
 pub(crate) struct Chan<T> {
     lock: parking_lot::RawMutex,
     inner: UnsafeCell<Inner<T>>,
-    /// The buffer (buffered channels only).
-    ring: Option<Ring<T>>,
+    /// The buffer and its fast-path bookkeeping (buffered channels only;
+    /// boxed so an unbuffered channel stays small).
+    buffer: Option<Box<Buffer<T>>>,
     cap: usize,
     /// Queued waiters, both queues (written under the lock). While it is
     /// non-zero the ring belongs to lock holders alone.
     waiters: AtomicUsize,
-    /// Lock-free operations in flight on the ring, per side (see
-    /// `exclude_fast_paths`).
-    fast_senders: Padded<AtomicUsize>,
-    fast_receivers: Padded<AtomicUsize>,
     closed: AtomicBool,
     /// Live `Sender` and `Receiver` handles; the last of either closes.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
+}
+
+struct Buffer<T> {
+    ring: Ring<T>,
+    /// Lock-free operations in flight on the ring, per side, each in its
+    /// own cache line (see `sync_waiters`).
+    fast_senders: Padded<AtomicUsize>,
+    fast_receivers: Padded<AtomicUsize>,
 }
 
 #[repr(align(128))]
@@ -145,11 +150,15 @@ impl<T> Chan<T> {
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
             }),
-            ring: (cap > 0).then(|| Ring::new(cap)),
+            buffer: (cap > 0).then(|| {
+                Box::new(Buffer {
+                    ring: Ring::new(cap),
+                    fast_senders: Padded(AtomicUsize::new(0)),
+                    fast_receivers: Padded(AtomicUsize::new(0)),
+                })
+            }),
             cap,
             waiters: AtomicUsize::new(0),
-            fast_senders: Padded(AtomicUsize::new(0)),
-            fast_receivers: Padded(AtomicUsize::new(0)),
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -181,7 +190,7 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.ring.as_ref().map_or(0, Ring::len)
+        self.ring().map_or(0, Ring::len)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -192,30 +201,34 @@ impl<T> Chan<T> {
     /// Gives the value back when the slow path must decide.
     #[inline]
     fn send_fast(&self, v: T) -> Result<(), T> {
-        let Some(ring) = &self.ring else {
+        let Some(buffer) = &self.buffer else {
             return Err(v);
         };
-        self.fast_senders.0.fetch_add(1, SeqCst);
+        buffer.fast_senders.0.fetch_add(1, SeqCst);
         let result = if self.waiters.load(SeqCst) == 0 && !self.closed.load(Relaxed) {
-            ring.push(v)
+            buffer.ring.push(v)
         } else {
             Err(v)
         };
-        self.fast_senders.0.fetch_sub(1, Release);
+        buffer.fast_senders.0.fetch_sub(1, Release);
         result
+    }
+
+    fn ring(&self) -> Option<&Ring<T>> {
+        self.buffer.as_ref().map(|b| &b.ring)
     }
 
     /// Receives from the ring without the lock, if nobody is queued.
     #[inline]
     fn recv_fast(&self) -> Option<T> {
-        let ring = self.ring.as_ref()?;
-        self.fast_receivers.0.fetch_add(1, SeqCst);
+        let buffer = self.buffer.as_ref()?;
+        buffer.fast_receivers.0.fetch_add(1, SeqCst);
         let v = if self.waiters.load(SeqCst) == 0 {
-            ring.pop()
+            buffer.ring.pop()
         } else {
             None
         };
-        self.fast_receivers.0.fetch_sub(1, Release);
+        buffer.fast_receivers.0.fetch_sub(1, Release);
         v
     }
 
@@ -226,13 +239,15 @@ impl<T> Chan<T> {
     /// store `waiters` then read the counters (all SeqCst), so either it
     /// sees us and backs off, or we see it and wait for it.
     fn sync_waiters(&self, inner: &Inner<T>) {
-        if self.ring.is_none() {
+        let Some(buffer) = &self.buffer else {
             return; // Unbuffered: no fast paths to coordinate with.
-        }
+        };
         let n = inner.recvq.len() + inner.sendq.len();
         self.waiters.store(n, SeqCst);
         if n > 0 {
-            while self.fast_senders.0.load(SeqCst) != 0 || self.fast_receivers.0.load(SeqCst) != 0 {
+            while buffer.fast_senders.0.load(SeqCst) != 0
+                || buffer.fast_receivers.0.load(SeqCst) != 0
+            {
                 std::hint::spin_loop();
             }
         }
@@ -254,7 +269,7 @@ impl<T> Chan<T> {
     /// free slots, oldest first. With someone queued the ring is exclusive
     /// to us, so what we see in it stays true.
     fn pump_locked(&self, inner: &mut Inner<T>, wakes: &mut Wakes) {
-        let Some(ring) = &self.ring else {
+        let Some(ring) = self.ring() else {
             return;
         };
         while !inner.recvq.is_empty() && !ring.is_empty() {
@@ -289,7 +304,7 @@ impl<T> Chan<T> {
         }
         // Direct hand-off to a queued receiver (only when nothing is
         // buffered ahead of us).
-        if !inner.recvq.is_empty() && self.ring.as_ref().is_none_or(Ring::is_empty) {
+        if !inner.recvq.is_empty() && self.ring().is_none_or(Ring::is_empty) {
             if let Some(claimed) = Self::claim_first(&mut inner.recvq) {
                 claimed.put(v);
                 wakes.push(claimed.finish());
@@ -298,7 +313,7 @@ impl<T> Chan<T> {
             }
             self.sync_waiters(inner);
         }
-        let Some(ring) = &self.ring else {
+        let Some(ring) = self.ring() else {
             return Err(TrySendError::Full(v));
         };
         match ring.push(v) {
@@ -317,7 +332,7 @@ impl<T> Chan<T> {
         inner: &mut Inner<T>,
         wakes: &mut Wakes,
     ) -> Result<Option<T>, RecvError> {
-        if let Some(v) = self.ring.as_ref().and_then(Ring::pop) {
+        if let Some(v) = self.ring().and_then(Ring::pop) {
             // A slot is free: a queued sender's value moves in behind.
             self.pump_locked(inner, wakes);
             return Ok(Some(v));

@@ -16,11 +16,15 @@
 //! goroutines need no stacks at all.
 //!
 //! Trimming: a stack that a goroutine used deeply would pin its pages forever
-//! once it is pooled. The scheduler records the lowest stack pointer seen at
-//! each park (cheap: one compare) and the pool calls [`Stack::trim`]
-//! (`MADV_DONTNEED` below the top [`KEEP_COMMITTED`] bytes) when a returned
-//! stack went deeper than that. Stacks leaving a P's cache for the shared pool
-//! are trimmed too, so the pool never holds more than a few hot pages each.
+//! once it is pooled. When a stack comes back, [`Stack::went_deep`] looks at
+//! the page [`TRIM_DEPTH`] below its top — untouched memory reads as zero, so
+//! any non-zero word there means the goroutine went that deep — and the pool
+//! then calls [`Stack::trim`] (`MADV_DONTNEED` below the top
+//! [`KEEP_COMMITTED`] bytes). The scheduler also records the lowest stack
+//! pointer seen at each park, which catches deep stacks that happen to hold
+//! zeros at the probe. Shallow stacks are never trimmed, so reuse costs no
+//! system call; stacks idle in the shared pool are unmapped by sysmon
+//! ([`StackPool::release_idle`]).
 
 use std::io;
 use std::ptr::NonNull;
@@ -40,8 +44,13 @@ pub(crate) const TRIM_DEPTH: usize = 64 * 1024;
 const P_CACHE_MAX: usize = 64;
 /// Stacks moved between a P cache and the shared pool at once.
 const BATCH: usize = P_CACHE_MAX / 2;
-/// Stacks the shared pool keeps; beyond this they are unmapped.
-const POOL_MAX: usize = 1024;
+/// Stacks the shared pool keeps; beyond this they are unmapped. Large, so
+/// that waves of goroutines (a tree of them finishing, then another) reuse
+/// stacks instead of mapping and unmapping; sysmon gives back what stays
+/// idle.
+const POOL_MAX: usize = 16 * 1024;
+/// Stacks an idle shared pool keeps when sysmon trims it.
+const POOL_IDLE_FLOOR: usize = 256;
 
 pub(crate) fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
@@ -140,6 +149,24 @@ impl Stack {
         (start, start + page_size())
     }
 
+    /// Whether a goroutine used this stack deeper than [`TRIM_DEPTH`]: a
+    /// probe of a few words at that depth (memory never written reads as
+    /// zero, and reading it commits nothing: the kernel maps its shared
+    /// zero page).
+    pub(crate) fn went_deep(&self) -> bool {
+        let page = page_size();
+        if self.size <= TRIM_DEPTH + page {
+            return false;
+        }
+        let probe = (self.top() - TRIM_DEPTH) & !(page - 1);
+        (0..8).any(|i| {
+            // SAFETY: `probe` is page-aligned inside our mapping, above the
+            // guard page, and the stack is not in use; volatile because the
+            // memory was written by code the compiler cannot see.
+            unsafe { std::ptr::read_volatile((probe as *const u64).add(i)) != 0 }
+        })
+    }
+
     /// Gives the pages below the top [`KEEP_COMMITTED`] bytes back to the
     /// kernel; they read as zero when touched again.
     pub(crate) fn trim(&self) {
@@ -193,6 +220,8 @@ pub(crate) fn set_pressure(on: bool) {
 pub(crate) struct StackPool {
     size: usize,
     stacks: Mutex<Vec<Stack>>,
+    /// Batches taken from the shared pool since sysmon last looked.
+    takes: AtomicUsize,
 }
 
 impl StackPool {
@@ -200,6 +229,7 @@ impl StackPool {
         StackPool {
             size,
             stacks: Mutex::new(Vec::new()),
+            takes: AtomicUsize::new(0),
         }
     }
 
@@ -219,6 +249,7 @@ impl StackPool {
             let take = shared.len().min(BATCH);
             let from = shared.len() - take;
             cache.extend(shared.drain(from..));
+            self.takes.fetch_add(1, Relaxed);
         }
         match cache.pop() {
             Some(s) => Ok(s),
@@ -232,15 +263,13 @@ impl StackPool {
         if stack.size != self.size {
             return; // A custom-sized stack: unmapped by drop.
         }
-        if deepest_sp != 0 && deepest_sp < stack.top().saturating_sub(TRIM_DEPTH) {
+        let parked_deep = deepest_sp != 0 && deepest_sp < stack.top().saturating_sub(TRIM_DEPTH);
+        if parked_deep || stack.went_deep() {
             stack.trim();
         }
         cache.push(stack);
         if cache.len() > P_CACHE_MAX {
             let spill: Vec<Stack> = cache.drain(..BATCH).collect();
-            for s in &spill {
-                s.trim();
-            }
             let mut shared = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
             let room = POOL_MAX.saturating_sub(shared.len());
             shared.extend(spill.into_iter().take(room));
@@ -262,6 +291,23 @@ impl StackPool {
     /// Stacks in the shared pool.
     pub(crate) fn shared_len(&self) -> usize {
         self.stacks.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Called by sysmon now and then: if nobody took stacks from the shared
+    /// pool since the last call, unmap half of what it holds above a floor,
+    /// so memory and mappings held for a past burst are given back.
+    pub(crate) fn release_idle(&self) {
+        if self.takes.swap(0, Relaxed) != 0 {
+            return;
+        }
+        let released: Vec<Stack> = {
+            let mut shared = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
+            let excess = shared.len().saturating_sub(POOL_IDLE_FLOOR);
+            let n = excess.div_ceil(2);
+            let keep = shared.len() - n;
+            shared.drain(keep..).collect()
+        };
+        drop(released);
     }
 
     /// Unmaps every stack in the shared pool (their mappings are wanted

@@ -1,7 +1,8 @@
 //! sysmon: the runtime's monitor thread (Go's `sysmon`).
 //!
-//! One per runtime, running without a P. Today it watches for deadlock;
-//! it is also where retaking Ps from Ms stuck in blocking calls and
+//! One per runtime, running without a P. Today it watches for deadlock and
+//! gives back stacks that idle in the pool (`StackPool::release_idle`); it
+//! is also where retaking Ps from Ms stuck in blocking calls and
 //! preempting long-running goroutines belong (DESIGN §2).
 //!
 //! **Deadlock.** When every goroutine of the runtime is parked — no P is
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 
 /// How often sysmon looks.
 const TICK: Duration = Duration::from_millis(10);
+/// Every this many ticks (1 s), idle pooled stacks are given back.
+const POOL_TRIM_TICKS: u64 = 100;
 /// How long nothing may happen before a deadlock is reported.
 const DEADLOCK_AFTER: Duration = Duration::from_secs(1);
 
@@ -38,8 +41,13 @@ fn run(rt: &'static Shared) {
     let abort = std::env::var("GORO_DEADLOCK").is_ok_and(|v| v == "abort");
     let mut quiet_since: Option<(Instant, u64)> = None;
     let mut reported = false;
+    let mut ticks: u64 = 0;
     while !rt.shutdown.load(Relaxed) {
         std::thread::sleep(TICK);
+        ticks += 1;
+        if ticks % POOL_TRIM_TICKS == 0 {
+            rt.stacks.release_idle();
+        }
         let switches = total_switches(rt);
         if !all_asleep(rt) {
             quiet_since = None;
