@@ -57,11 +57,13 @@
 //! Each goroutine runs on its own stack (256 KiB of address space by
 //! default, committed lazily by the OS, with a guard page). Running off it is
 //! reported as `goroutine N overflowed its stack of K KiB` and aborts —
-//! never silent corruption. Each stack uses two kernel memory mappings, so
-//! Linux's default `vm.max_map_count` (65530) limits a process to about 30,000
-//! live goroutines; spawning past it is a clear error naming the `sysctl`
-//! that raises it. A million goroutines need
-//! `sysctl -w vm.max_map_count=2200000` or so.
+//! never silent corruption. Stacks are carved 32 to a kernel memory mapping,
+//! with guard pages that do not split it (`MADV_GUARD_INSTALL`, Linux 6.13+),
+//! so a million started goroutines fit under Linux's default
+//! `vm.max_map_count`. On older kernels guard pages fall back to `mprotect`,
+//! which costs about two mappings per stack: the default limit then allows
+//! about 30,000 started goroutines, and spawning past it is a clear error
+//! naming the `sysctl` that raises it (queued goroutines need no stack).
 
 #![warn(missing_docs)]
 

@@ -56,8 +56,8 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    BUDGET.check_spawn(|| rt.live())?;
     let stack_size = stack_size.map_or(rt.config.stack_size, stack::round_stack_size);
+    BUDGET.check_spawn(stack_size, || rt.live())?;
     let g = proc::with_local_gfree(rt, |gfree| {
         g::alloc_g(gfree, rt, stack_size, name, location)
     });

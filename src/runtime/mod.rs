@@ -46,6 +46,7 @@ pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod sched;
 pub(crate) mod stack;
+pub(crate) mod stack_slab;
 pub(crate) mod stack_wait;
 pub(crate) mod stats;
 pub(crate) mod sysmon;

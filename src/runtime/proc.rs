@@ -579,7 +579,7 @@ fn start_coroutine(m: &M, g: GRef) -> Option<GCoroutine> {
         // SAFETY: we hold our P.
         rt.stacks.get(unsafe { &mut m.p().local().stacks })
     } else {
-        Stack::map(size)
+        Stack::new(size)
     };
     let stack = stack.ok()?;
     m.p().stats.stacks_taken.inc();

@@ -1,14 +1,13 @@
 //! Goroutine stacks: mmap'd regions with a guard page, pooled and reused.
 //!
-//! A stack is one anonymous private mapping of `size + PAGE` bytes whose
-//! lowest page is made inaccessible (`PROT_NONE`), so running off the end
-//! faults instead of corrupting the neighbour; `overflow.rs` turns that fault
-//! into a clear message. The kernel commits pages lazily, so a stack costs
-//! only the pages a goroutine actually touched — but it costs two kernel
-//! mappings (the guard and the rest), and Linux caps mappings per process at
-//! `vm.max_map_count` (65530 by default). [`StackBudget`] turns that cap into
-//! a clean spawn-time error, and a goroutine that cannot get a stack when it
-//! first runs waits for one (`proc.rs`) instead of failing.
+//! A stack is `size` bytes of anonymous memory above a guard page, so
+//! running off the end faults instead of corrupting the neighbour;
+//! `overflow.rs` turns that fault into a clear message. The kernel commits
+//! pages lazily, so a stack costs only the pages a goroutine touched.
+//! Stacks are carved from slabs (`stack_slab.rs`), many to a kernel mapping;
+//! its `StackBudget` turns `vm.max_map_count` into a clean spawn-time error,
+//! and a goroutine that cannot get a stack when it first runs waits for one
+//! (`stack_wait.rs`) instead of failing.
 //!
 //! Reuse follows Go's `stackcache`: each P keeps a small LIFO cache (hot in
 //! the CPU cache, no locking) and exchanges batches with a runtime-wide pool.
@@ -81,6 +80,9 @@ pub(crate) struct Stack {
     /// Lowest usable address (just above the guard page); cached because
     /// corosensei asks for the bounds on every switch.
     bottom: usize,
+    /// Carved from a slab (retired when dropped) rather than a mapping of
+    /// its own (unmapped when dropped).
+    from_slab: bool,
 }
 
 // SAFETY: a Stack exclusively owns its mapping; nothing in it is tied to the
@@ -89,44 +91,24 @@ unsafe impl Send for Stack {}
 unsafe impl Sync for Stack {}
 
 impl Stack {
-    /// Maps a fresh stack, within [`BUDGET`]. Fails with `OutOfMemory`
-    /// (the budget is spent, or the kernel said no).
-    pub(crate) fn map(size: usize) -> io::Result<Stack> {
-        if !BUDGET.can_map() {
-            return Err(io::ErrorKind::OutOfMemory.into());
-        }
-        let page = page_size();
-        debug_assert_eq!(size % page, 0);
-        let len = size + page;
-        // SAFETY: an anonymous private mapping at an address of the kernel's
-        // choosing aliases nothing.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `ptr` is the start of the `len`-byte mapping made above;
-        // the guard is its first page.
-        if unsafe { libc::mprotect(ptr, page, libc::PROT_NONE) } != 0 {
-            let err = io::Error::last_os_error();
-            // SAFETY: unmapping the mapping we just made and never exposed.
-            unsafe { libc::munmap(ptr, len) };
-            return Err(err);
-        }
-        MAPPED.fetch_add(1, Relaxed);
-        Ok(Stack {
-            mapping: NonNull::new(ptr.cast()).expect("mmap returned null"),
+    /// A stack of `size` bytes (page-rounded): retired or freshly carved
+    /// from a slab (`stack_slab.rs`). Fails with `OutOfMemory` when the
+    /// mapping budget is spent or the kernel says no.
+    pub(crate) fn new(size: usize) -> io::Result<Stack> {
+        debug_assert_eq!(size % page_size(), 0);
+        super::stack_slab::take(size)
+    }
+
+    /// # Safety
+    /// `[guard, guard + page + size)` must be memory we own, mapped
+    /// read-write except the guard page at `guard`, used by nothing else.
+    pub(crate) unsafe fn from_raw(guard: usize, size: usize, from_slab: bool) -> Stack {
+        Stack {
+            mapping: NonNull::new(guard as *mut u8).expect("stack address is non-null"),
             size,
-            bottom: ptr as usize + page,
-        })
+            bottom: guard + page_size(),
+            from_slab,
+        }
     }
 
     pub(crate) fn size(&self) -> usize {
@@ -183,9 +165,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        // SAFETY: we own the whole mapping and nothing runs on it any more.
-        unsafe { libc::munmap(self.mapping.as_ptr().cast(), self.size + page_size()) };
-        MAPPED.fetch_sub(1, Relaxed);
+        super::stack_slab::give_back(self.mapping.as_ptr() as usize, self.size, self.from_slab);
     }
 }
 
@@ -201,9 +181,6 @@ unsafe impl corosensei::stack::Stack for Stack {
         corosensei::stack::StackPointer::new(self.bottom()).expect("stack bottom is non-zero")
     }
 }
-
-/// Stacks currently mapped, process-wide (in use or pooled).
-static MAPPED: AtomicUsize = AtomicUsize::new(0);
 
 /// Set while goroutines wait for stacks (see `stack_wait.rs`).
 static PRESSURE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -253,7 +230,7 @@ impl StackPool {
         }
         match cache.pop() {
             Some(s) => Ok(s),
-            None => Stack::map(self.size),
+            None => Stack::new(self.size),
         }
     }
 
@@ -319,94 +296,7 @@ impl StackPool {
     }
 }
 
-/// Turns `vm.max_map_count` into a limit on mapped stacks, so that running
-/// out of mappings is a clear error (at spawn) or a wait (at first run),
-/// never an mmap failure deep in the scheduler.
-///
-/// Only goroutines that have started hold a stack, so the limit is on
-/// *started* goroutines: a million queued goroutines need no mappings.
-pub(crate) struct StackBudget {
-    /// The last `vm.max_map_count` we read (0 = not read yet).
-    max_map_count: AtomicUsize,
-}
-
-/// Mappings we leave for everything else in the process (heap arenas,
-/// libraries, thread stacks, the program's own mmaps).
-const OTHER_MAPPINGS: usize = 4096;
-/// Each guarded stack costs this many kernel mappings.
-const MAPPINGS_PER_STACK: usize = 2;
-
-pub(crate) static BUDGET: StackBudget = StackBudget {
-    max_map_count: AtomicUsize::new(0),
-};
-
-impl StackBudget {
-    /// Stacks that may be mapped under the current `vm.max_map_count`.
-    fn limit(&self) -> usize {
-        let mut max = self.max_map_count.load(Relaxed);
-        if max == 0 || stack_limit(max) <= MAPPED.load(Relaxed) {
-            // First use, or at the limit: read it again, since an
-            // administrator may have raised it while we ran.
-            max = read_max_map_count();
-            self.max_map_count.store(max, Relaxed);
-        }
-        stack_limit(max)
-    }
-
-    /// Whether one more stack may be mapped.
-    pub(crate) fn can_map(&self) -> bool {
-        MAPPED.load(Relaxed) < self.limit()
-    }
-
-    /// Spawn-time check: fails when every stack the budget allows is held
-    /// by a running goroutine, i.e. when the new goroutine could not start
-    /// until others exit. (Stacks idling in pools do not count: under
-    /// pressure they are handed on.) `live` counts the runtime's live
-    /// goroutines, for the message.
-    pub(crate) fn check_spawn(&self, live: impl FnOnce() -> usize) -> io::Result<()> {
-        if self.can_map() || super::stack_wait::stacks_in_use() < self.limit() {
-            Ok(())
-        } else {
-            Err(mapping_exhausted(live()))
-        }
-    }
-}
-
-fn stack_limit(max_map_count: usize) -> usize {
-    max_map_count.saturating_sub(OTHER_MAPPINGS) / MAPPINGS_PER_STACK
-}
-
-/// `vm.max_map_count`, or a test override (`GORO_TEST_MAX_MAP_COUNT`, used by
-/// the test suite in a child process to exercise the limit without changing
-/// the machine-wide setting).
-fn read_max_map_count() -> usize {
-    if let Some(v) = std::env::var("GORO_TEST_MAX_MAP_COUNT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return v;
-    }
-    std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(usize::MAX)
-}
-
-/// The error for running out of mappings; it names the cause and the fix.
-pub(crate) fn mapping_exhausted(live: usize) -> io::Error {
-    let max = read_max_map_count();
-    let mapped = MAPPED.load(Relaxed);
-    let suggested =
-        (MAPPINGS_PER_STACK * live.max(mapped) * 2 + OTHER_MAPPINGS).max(max.saturating_mul(2));
-    io::Error::new(
-        io::ErrorKind::OutOfMemory,
-        format!(
-            "goro: cannot map another goroutine stack: {live} goroutines are live and {mapped} \
-             stacks are mapped; each stack needs {MAPPINGS_PER_STACK} kernel memory mappings and \
-             vm.max_map_count is {max}; raise it with `sudo sysctl -w vm.max_map_count={suggested}`"
-        ),
-    )
-}
+pub(crate) use super::stack_slab::{mapping_exhausted, BUDGET};
 
 #[cfg(test)]
 mod tests {
@@ -414,7 +304,7 @@ mod tests {
 
     #[test]
     fn stack_is_writable_and_guarded_layout() {
-        let s = Stack::map(round_stack_size(64 * 1024)).unwrap();
+        let s = Stack::new(round_stack_size(64 * 1024)).unwrap();
         assert_eq!(s.top() - s.bottom(), s.size());
         let (g0, g1) = s.guard();
         assert_eq!(g1, s.bottom());

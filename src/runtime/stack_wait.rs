@@ -46,7 +46,7 @@ pub(crate) fn on_stack_freed(rt: &'static Shared, p: &P) {
     let woken: Vec<GRef> = {
         let mut waiters = rt.stack_waiters.lock().unwrap_or_else(|e| e.into_inner());
         // One per pooled stack, plus one more if a fresh mapping is allowed.
-        let fresh = usize::from(stack::BUDGET.can_map());
+        let fresh = usize::from(stack::BUDGET.can_map(rt.stacks.stack_size()));
         let n = (available + fresh).min(waiters.len());
         let woken = waiters.drain(..n).collect();
         rt.n_stack_waiters.store(waiters.len(), Release);
