@@ -170,7 +170,25 @@ fn warn_about_map_count(options: &Options) {
     }
 }
 
-fn facts(options: &Options, go: Option<&gotool::GoTool>) -> Vec<(String, String)> {
+/// Say so when the machine is already busy: the figures would be skewed.
+fn warn_if_busy(load: &str) {
+    let one_minute = load
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<f64>().ok());
+    if one_minute.is_some_and(|l| l >= 0.5) {
+        eprintln!(
+            "goro-bench: warning: the machine is busy (load average {load}); \
+             figures will be noisy"
+        );
+    }
+}
+
+fn facts(
+    options: &Options,
+    go: Option<&gotool::GoTool>,
+    load_before: String,
+) -> Vec<(String, String)> {
     let machine = sysinfo::Machine::detect();
     let fixed: Vec<String> = options
         .benchmarks
@@ -197,9 +215,10 @@ fn facts(options: &Options, go: Option<&gotool::GoTool>) -> Vec<(String, String)
                 machine.cpus, machine.cpu_model, machine.memory, machine.kernel
             ),
         ),
+        ("load average before the run".to_string(), load_before),
         (
-            "load average before the run".to_string(),
-            sysinfo::load_average(),
+            "vm.max_map_count".to_string(),
+            sysinfo::max_map_count().map_or_else(|| "unknown".to_string(), |n| n.to_string()),
         ),
         ("procs".to_string(), procs),
         (
@@ -254,10 +273,12 @@ fn run(options: Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The machine's state before this run loads it.
+    let load_before = sysinfo::load_average();
+    warn_if_busy(&load_before);
     let programs = find_programs(&options, &exe_dir);
     warn_about_map_count(&options);
-    // Read the machine's state before the benchmarks load it.
-    let facts = facts(&options, programs.go.as_ref());
+    let facts = facts(&options, programs.go.as_ref(), load_before);
     let order: Vec<Impl> = programs.paths.keys().copied().collect();
 
     let mut results = Vec::new();

@@ -45,7 +45,7 @@ fn run(rt: &'static Shared) {
     while !rt.shutdown.load(Relaxed) {
         std::thread::sleep(TICK);
         ticks += 1;
-        if ticks % POOL_TRIM_TICKS == 0 {
+        if ticks.is_multiple_of(POOL_TRIM_TICKS) {
             rt.stacks.release_idle();
         }
         let switches = total_switches(rt);

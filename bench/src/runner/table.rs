@@ -203,12 +203,7 @@ pub fn render(report: &Report) -> String {
         );
     }
 
-    let _ = writeln!(w, "\n## All samples\n");
-    let _ = writeln!(
-        w,
-        "| benchmark | implementation | median | min | max | spread | samples (run order) |\n\
-         |---|---|--:|--:|--:|--:|---|"
-    );
+    let mut sample_rows = Vec::new();
     for r in &report.results {
         for &imp in &report.impls {
             let (values, failed) = r.values(imp);
@@ -227,8 +222,7 @@ pub fn render(report: &Report) -> String {
             } else {
                 String::new()
             };
-            let _ = writeln!(
-                w,
+            sample_rows.push(format!(
                 "| {} | {} | {} | {} | {} | {spread:.0}% | {}{failed} |",
                 r.bench.name,
                 imp.label(),
@@ -236,31 +230,46 @@ pub fn render(report: &Report) -> String {
                 format_value(min),
                 format_value(max),
                 list.join(", ")
-            );
+            ));
         }
     }
+    if !sample_rows.is_empty() {
+        let _ = writeln!(
+            w,
+            "\n## All samples\n\n\
+             | benchmark | implementation | median | min | max | spread | samples (run order) |\n\
+             |---|---|--:|--:|--:|--:|---|\n{}",
+            sample_rows.join("\n")
+        );
+    }
 
-    let failures: Vec<String> = report
-        .results
-        .iter()
-        .flat_map(|r| {
-            r.samples.iter().flat_map(move |(imp, samples)| {
-                samples
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(i, s)| match s {
-                        Sample::Failed(why) => Some(format!(
-                            "- {} on {}, repetition {}: {}",
-                            r.bench.name,
-                            imp.label(),
-                            i + 1,
-                            one_line(why)
-                        )),
-                        Sample::Ok(_) => None,
-                    })
-            })
-        })
-        .collect();
+    // One line per benchmark, implementation and distinct reason.
+    let mut failures = Vec::new();
+    for r in &report.results {
+        for (imp, samples) in &r.samples {
+            let mut reasons: Vec<(String, Vec<usize>)> = Vec::new();
+            for (i, sample) in samples.iter().enumerate() {
+                let Sample::Failed(why) = sample else {
+                    continue;
+                };
+                let why = one_line(why);
+                match reasons.iter_mut().find(|(w, _)| *w == why) {
+                    Some((_, reps)) => reps.push(i + 1),
+                    None => reasons.push((why, vec![i + 1])),
+                }
+            }
+            for (why, reps) in reasons {
+                let reps: Vec<String> = reps.iter().map(usize::to_string).collect();
+                let plural = if reps.len() > 1 { "s" } else { "" };
+                failures.push(format!(
+                    "- {} on {}, repetition{plural} {}: {why}",
+                    r.bench.name,
+                    imp.label(),
+                    reps.join(", ")
+                ));
+            }
+        }
+    }
     if !failures.is_empty() {
         let _ = writeln!(w, "\n## Failures\n\n{}", failures.join("\n"));
     }
@@ -305,10 +314,9 @@ mod tests {
             vec![Sample::Ok(100.0), Sample::Ok(300.0), Sample::Ok(200.0)],
         );
         r.samples.insert(Impl::Go, vec![Sample::Ok(400.0); 3]);
-        r.samples.insert(
-            Impl::May,
-            vec![Sample::Ok(1.0), Sample::Failed("counter is 3 | bad".into())],
-        );
+        let bad = || Sample::Failed("counter is 3 | bad".into());
+        r.samples
+            .insert(Impl::May, vec![Sample::Ok(1.0), bad(), bad()]);
         let report = Report {
             facts: vec![("procs".into(), "2".into())],
             impls: Impl::ALL.to_vec(),
@@ -318,13 +326,13 @@ mod tests {
         let md = render(&report);
         assert!(
             md.contains(
-                "| spawn | ns/goroutine | lower | 2 | 200 | 400 | FAIL (1 of 2) | n/a | \
+                "| spawn | ns/goroutine | lower | 2 | 200 | 400 | FAIL (2 of 3) | n/a | \
              0.50 (goro better) | n/a | n/a |"
             ),
             "{md}"
         );
         assert!(md.contains("| tokio not run | binary missing |"));
-        assert!(md.contains("- spawn on may, repetition 2: counter is 3 \\| bad"));
+        assert!(md.contains("- spawn on may, repetitions 2, 3: counter is 3 \\| bad"));
         assert!(md.contains("| spawn | goro | 200 | 100 | 300 | 100% | 100, 300, 200 |"));
     }
 }
