@@ -43,11 +43,11 @@ pub(crate) const TRIM_DEPTH: usize = 64 * 1024;
 const P_CACHE_MAX: usize = 64;
 /// Stacks moved between a P cache and the shared pool at once.
 const BATCH: usize = P_CACHE_MAX / 2;
-/// Stacks the shared pool keeps; beyond this they are unmapped. Large, so
-/// that waves of goroutines (a tree of them finishing, then another) reuse
-/// stacks instead of mapping and unmapping; sysmon gives back what stays
-/// idle.
-const POOL_MAX: usize = 16 * 1024;
+/// Stacks the shared pool keeps; beyond this they are retired at once.
+/// Large: a wave of goroutines finishing (a tree of them, a burst of
+/// sleepers) should not pay a system call per stack on its way out; sysmon
+/// gives back what then stays idle (`release_idle`), off the hot path.
+const POOL_MAX: usize = 1 << 20;
 /// Stacks an idle shared pool keeps when sysmon trims it.
 const POOL_IDLE_FLOOR: usize = 256;
 
