@@ -53,14 +53,33 @@ pub struct Context {
 }
 
 struct Node {
+    /// The context this one was made from (values are looked up through
+    /// this chain).
     parent: Option<Arc<Node>>,
-    /// False for the background context and value-only children of it:
-    /// nothing can cancel them, so their parents need not track them.
-    cancellable: bool,
     deadline: Option<Instant>,
     value: Option<(&'static str, Arc<dyn Any + Send + Sync>)>,
+    cancel: Cancel,
+}
+
+/// Where a context's cancellation lives.
+enum Cancel {
+    /// Its own: the background context and `with_cancel`/`with_deadline`
+    /// children.
+    Own(CancelState),
+    /// A value context reports the nearest ancestor's cancellation and is
+    /// not registered anywhere (as Go's `WithValue`), so making one costs
+    /// its parent nothing.
+    Inherited(Arc<Node>),
+}
+
+struct CancelState {
+    /// False for the background context: nothing can cancel it, so its
+    /// children need not be tracked.
+    cancellable: bool,
     done_rx: Receiver<()>,
     state: Mutex<State>,
+    /// The canceller this node registered with as a child.
+    registered_with: Option<Arc<Node>>,
 }
 
 struct State {
@@ -72,36 +91,49 @@ struct State {
 }
 
 impl Node {
-    fn new(
-        parent: Option<Arc<Node>>,
+    /// A context with its own cancellation, child of `parent`.
+    fn new_cancellable(
+        parent: Option<&Arc<Node>>,
         cancellable: bool,
         deadline: Option<Instant>,
-        value: Option<(&'static str, Arc<dyn Any + Send + Sync>)>,
     ) -> Arc<Node> {
         let (tx, rx) = chan(0);
+        let registered_with = parent
+            .map(canceller)
+            .filter(|c| c.own().cancellable)
+            .cloned();
         let node = Arc::new(Node {
-            parent,
-            cancellable,
+            parent: parent.cloned(),
             deadline,
-            value,
-            done_rx: rx,
-            state: Mutex::new(State {
-                done_tx: Some(tx),
-                err: None,
-                children: Vec::new(),
-                timer: None,
+            value: None,
+            cancel: Cancel::Own(CancelState {
+                cancellable,
+                done_rx: rx,
+                state: Mutex::new(State {
+                    done_tx: Some(tx),
+                    err: None,
+                    children: Vec::new(),
+                    timer: None,
+                }),
+                registered_with: registered_with.clone(),
             }),
         });
-        if let Some(parent) = &node.parent {
-            if parent.cancellable {
-                parent.adopt(&node);
-            }
+        if let Some(c) = registered_with {
+            c.adopt(&node);
         }
         node
     }
 
+    /// The cancellation state of a node that has its own.
+    fn own(&self) -> &CancelState {
+        match &self.cancel {
+            Cancel::Own(c) => c,
+            Cancel::Inherited(_) => unreachable!("a canceller has its own state"),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.own().state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Cancels this node and its subtree; a no-op if already cancelled.
@@ -123,7 +155,7 @@ impl Node {
         }
         // Leave the parent's child list so long-lived parents don't
         // accumulate dead children.
-        if let Some(parent) = &self.parent {
+        if let Some(parent) = &self.own().registered_with {
             parent
                 .lock()
                 .children
@@ -146,13 +178,21 @@ impl Node {
     }
 }
 
+/// The node whose cancellation `node` reports.
+fn canceller(node: &Arc<Node>) -> &Arc<Node> {
+    match &node.cancel {
+        Cancel::Own(_) => node,
+        Cancel::Inherited(c) => c,
+    }
+}
+
 impl Context {
     /// The root context: never cancelled, no deadline, no values.
     pub fn background() -> Context {
         // One shared root; its sender is kept forever, so `done` never closes.
         static ROOT: std::sync::OnceLock<Context> = std::sync::OnceLock::new();
         ROOT.get_or_init(|| Context {
-            node: Node::new(None, false, None, None),
+            node: Node::new_cancellable(None, false, None),
         })
         .clone()
     }
@@ -160,12 +200,20 @@ impl Context {
     /// A channel that is closed when the context is cancelled: receive on
     /// it (usually in `select!`) to wait for cancellation.
     pub fn done(&self) -> &Receiver<()> {
-        &self.node.done_rx
+        &canceller(&self.node).own().done_rx
     }
 
     /// `None` while active; why it was cancelled afterwards.
     pub fn err(&self) -> Option<ContextError> {
-        self.node.lock().err
+        let c = canceller(&self.node);
+        let err = c.lock().err;
+        if err.is_none() && c.deadline.is_some_and(|d| Instant::now() >= d) {
+            // The deadline passed but its timer has not run (yet, or ever:
+            // its runtime may be gone): cancel now, as Go's would be.
+            c.cancel(ContextError::DeadlineExceeded);
+            return c.lock().err;
+        }
+        err
     }
 
     /// True once cancelled.
@@ -231,16 +279,18 @@ impl fmt::Debug for CancelHandle {
 /// A child of `parent` cancelled by the returned handle (or with the
 /// parent).
 pub fn with_cancel(parent: &Context) -> (Context, CancelHandle) {
-    let node = Node::new(Some(parent.node.clone()), true, parent.node.deadline, None);
+    let node = Node::new_cancellable(Some(&parent.node), true, parent.node.deadline);
     (Context { node: node.clone() }, CancelHandle { node })
 }
 
 /// A child of `parent` that is also cancelled at `deadline` (or at the
-/// parent's, if earlier).
+/// parent's, if earlier). A deadline already past cancels it at once.
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelHandle) {
     let deadline = parent.node.deadline.map_or(deadline, |d| d.min(deadline));
-    let node = Node::new(Some(parent.node.clone()), true, Some(deadline), None);
-    if node.lock().err.is_none() {
+    let node = Node::new_cancellable(Some(&parent.node), true, Some(deadline));
+    if Instant::now() >= deadline {
+        node.cancel(ContextError::DeadlineExceeded);
+    } else if node.lock().err.is_none() {
         let weak = Arc::downgrade(&node);
         let timer = Timer::new(Action::Call(Box::new(move |_| {
             if let Some(node) = weak.upgrade() {
@@ -249,29 +299,36 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelHan
             None
         })));
         node.lock().timer = Some(timer.clone());
-        let rt = crate::runtime::current_or_default();
+        // On the default runtime, which lives as long as the process: a
+        // context may outlive the runtime it was made in.
+        let rt = crate::runtime::default_runtime();
         rt.timers.add(rt, timer, timers::to_nanos(deadline));
     }
     (Context { node: node.clone() }, CancelHandle { node })
 }
 
-/// A child of `parent` that is also cancelled after `timeout`.
+/// A child of `parent` that is also cancelled after `timeout` (a timeout
+/// too long to represent never fires).
 pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelHandle) {
-    with_deadline(parent, Instant::now() + timeout)
+    match crate::time::deadline_after(timeout) {
+        Some(deadline) => with_deadline(parent, deadline),
+        None => with_cancel(parent),
+    }
 }
 
 /// A child of `parent` carrying `value` under `key` (request-scoped data,
-/// as Go's `WithValue`). It is cancelled with its parent.
+/// as Go's `WithValue`). It reports its parent's cancellation and costs the
+/// parent nothing.
 pub fn with_value(
     parent: &Context,
     key: &'static str,
     value: Arc<dyn Any + Send + Sync>,
 ) -> Context {
-    let node = Node::new(
-        Some(parent.node.clone()),
-        parent.node.cancellable,
-        parent.node.deadline,
-        Some((key, value)),
-    );
+    let node = Arc::new(Node {
+        parent: Some(parent.node.clone()),
+        deadline: parent.node.deadline,
+        value: Some((key, value)),
+        cancel: Cancel::Inherited(canceller(&parent.node).clone()),
+    });
     Context { node }
 }

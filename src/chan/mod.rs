@@ -81,7 +81,7 @@ impl<T> Sender<T> {
 
     /// Sends `v`, waiting at most `timeout`.
     pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.chan.send(v, Some(Instant::now() + timeout))
+        self.chan.send(v, crate::time::deadline_after(timeout))
     }
 
     /// Sends `v`, waiting until `deadline` at the latest.
@@ -136,7 +136,7 @@ impl<T> Receiver<T> {
 
     /// Receives, waiting at most `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.chan.recv(Some(Instant::now() + timeout))
+        self.chan.recv(crate::time::deadline_after(timeout))
     }
 
     /// Receives, waiting until `deadline` at the latest.

@@ -191,7 +191,9 @@ impl MNote {
 
     /// Like `wait`, but gives up after `timeout` (returning `None`).
     pub(crate) fn wait_timeout(&self, timeout: std::time::Duration) -> Option<Wake> {
-        let deadline = std::time::Instant::now() + timeout;
+        let Some(deadline) = std::time::Instant::now().checked_add(timeout) else {
+            return Some(self.wait());
+        };
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(w) = slot.take() {

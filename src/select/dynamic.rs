@@ -83,7 +83,7 @@ impl<'a, T> Select<'a, T> {
 
     /// Gives up after `timeout`.
     pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
-        self.deadline = Some(Instant::now() + timeout);
+        self.deadline = crate::time::deadline_after(timeout);
         self
     }
 

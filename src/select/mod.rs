@@ -515,7 +515,7 @@ macro_rules! __select_parse {
     (@parse [$(($kind:ident $case:ident $args:tt $p:tt $body:tt))*] [$(($t:expr) ($abody:tt))?] [$(($dbody:tt))?]) => {{
         #[allow(unused_mut)]
         let mut __deadline: ::std::option::Option<::std::time::Instant> = ::std::option::Option::None;
-        $( __deadline = ::std::option::Option::Some(::std::time::Instant::now() + $t); )?
+        $( __deadline = $crate::time::deadline_after($t); )?
         let __has_default = false $( || { let _ = stringify!($dbody); true } )?;
         $( #[allow(unused_mut)] let mut $case = $crate::__select_parse!(@new $kind $args); )*
         let __outcome = $crate::select::select_core(

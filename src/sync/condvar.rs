@@ -60,7 +60,7 @@ impl Condvar {
         guard: MutexGuard<'a, T>,
         timeout: Duration,
     ) -> (MutexGuard<'a, T>, WaitTimeoutResult) {
-        self.wait_until_inner(guard, Some(Instant::now() + timeout))
+        self.wait_until_inner(guard, crate::time::deadline_after(timeout))
     }
 
     /// Waits while `condition` holds.

@@ -153,7 +153,12 @@ impl<T> OnceLock<T> {
     /// Sets the value if empty; otherwise gives `value` back.
     pub fn set(&self, value: T) -> Result<(), T> {
         let mut value = Some(value);
-        self.get_or_init(|| value.take().expect("taken once"));
+        self.once.call_once(|| {
+            // SAFETY: inside the `Once`: the only writer, and no reader
+            // until `set` is published.
+            unsafe { (*self.value.get()).write(value.take().expect("taken once")) };
+            self.set.store(1, Release);
+        });
         match value {
             None => Ok(()),
             Some(v) => Err(v),

@@ -65,7 +65,7 @@ impl Semaphore {
 
     /// Takes a permit, waiting at most `timeout`.
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<Permit<'_>> {
-        self.acquire_until(Some(Instant::now() + timeout))
+        self.acquire_until(crate::time::deadline_after(timeout))
     }
 
     fn acquire_until(&self, deadline: Option<Instant>) -> Option<Permit<'_>> {

@@ -3,7 +3,7 @@
 
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::{self, Unparker};
-use std::sync::atomic::{AtomicIsize, Ordering::*};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex};
 
 /// Waits for a collection of goroutines to finish.
@@ -34,6 +34,10 @@ pub struct WaitGroup {
 #[derive(Default)]
 struct Inner {
     count: AtomicIsize,
+    /// Bumped (under `waiters`) each time the counter reaches zero: a
+    /// waiter waits for the generation it registered in to end, so reusing
+    /// the group (a new `add` right after zero) cannot strand it.
+    generation: AtomicU64,
     waiters: Mutex<Vec<Unparker>>,
 }
 
@@ -63,8 +67,11 @@ impl WaitGroup {
             panic!("sync: negative WaitGroup counter");
         }
         if now == 0 {
-            let waiters =
-                std::mem::take(&mut *self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+            let waiters = {
+                let mut waiters = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+                self.inner.generation.fetch_add(1, Release);
+                std::mem::take(&mut *waiters)
+            };
             for w in waiters {
                 w.unpark();
             }
@@ -76,7 +83,7 @@ impl WaitGroup {
         if self.inner.count.load(Acquire) == 0 {
             return;
         }
-        {
+        let generation = {
             let mut waiters = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
             // Checked under the lock: `done` takes the lock after reaching
             // zero, so either we see zero here or it sees our entry.
@@ -84,8 +91,9 @@ impl WaitGroup {
                 return;
             }
             waiters.push(Unparker::current());
-        }
-        while self.inner.count.load(Acquire) != 0 {
+            self.inner.generation.load(Relaxed)
+        };
+        while self.inner.generation.load(Acquire) == generation {
             park::park(WaitReason::WaitGroup);
         }
     }

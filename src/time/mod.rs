@@ -11,6 +11,13 @@ use crate::runtime::timers::{self, Action, Timer as RawTimer};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// `now + d`, or `None` when that lies beyond what `Instant` can represent:
+/// a timeout that never fires (as `Duration::MAX` means in std and Go).
+#[doc(hidden)]
+pub fn deadline_after(d: Duration) -> Option<Instant> {
+    Instant::now().checked_add(d)
+}
+
 /// Pauses the current goroutine for at least `d` (the thread, outside the
 /// runtime).
 ///
@@ -20,7 +27,13 @@ use std::time::{Duration, Instant};
 /// assert!(t.elapsed() >= std::time::Duration::from_millis(5));
 /// ```
 pub fn sleep(d: Duration) {
-    sleep_until(Instant::now() + d);
+    match deadline_after(d) {
+        Some(deadline) => sleep_until(deadline),
+        // Longer than time can count: sleep for good.
+        None => loop {
+            crate::runtime::park::park(WaitReason::Sleep);
+        },
+    }
 }
 
 /// Pauses the current goroutine until `deadline`.
@@ -120,9 +133,10 @@ fn arm_once(tx: &Sender<Instant>, d: Duration) -> Arc<RawTimer> {
         deliver(&tx, when);
         None
     })));
-    let rt = crate::runtime::current_or_default();
-    rt.timers
-        .add(rt, raw.clone(), timers::to_nanos(Instant::now() + d));
+    if let Some(when) = deadline_after(d) {
+        let rt = crate::runtime::current_or_default();
+        rt.timers.add(rt, raw.clone(), timers::to_nanos(when));
+    }
     raw
 }
 
@@ -188,8 +202,9 @@ fn arm_ticker(tx: &Sender<Instant>, period: &Arc<Mutex<Duration>>) -> Arc<RawTim
         let d = *period.lock().unwrap_or_else(|e| e.into_inner());
         Some(when + d.as_nanos() as u64)
     })));
-    let rt = crate::runtime::current_or_default();
-    rt.timers
-        .add(rt, raw.clone(), timers::to_nanos(Instant::now() + d));
+    if let Some(when) = deadline_after(d) {
+        let rt = crate::runtime::current_or_default();
+        rt.timers.add(rt, raw.clone(), timers::to_nanos(when));
+    }
     raw
 }
