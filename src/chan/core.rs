@@ -466,6 +466,14 @@ impl<T> Chan<T> {
             }
             inner.closed = true;
             self.closed.store(true, SeqCst);
+            // A fast-path send that saw the channel open may still be
+            // putting its value into the ring: let it land before anyone
+            // can observe "closed and empty" (it was sent before the close).
+            if let Some(buffer) = &self.buffer {
+                while buffer.fast_senders.0.load(SeqCst) != 0 {
+                    std::hint::spin_loop();
+                }
+            }
             // Buffered values still go to queued receivers first.
             self.pump_locked(&mut inner, &mut wakes);
             // The rest of the receivers see an empty slot: closed. Senders

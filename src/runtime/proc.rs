@@ -550,7 +550,9 @@ fn next_local(m: &M) -> Option<(GRef, bool)> {
     let p = m.p();
     // SAFETY: we hold `p`.
     let tick = unsafe { p.local().schedtick };
-    if tick.wrapping_add(1) % GLOBAL_QUEUE_TICK == 0
+    // The same test `find_runnable` makes before its global-queue look:
+    // on those ticks it must get its turn.
+    if tick % GLOBAL_QUEUE_TICK == 0
         || rt.timers.next_deadline() != timers::NEVER
         || stack::under_pressure()
     {

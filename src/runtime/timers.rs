@@ -78,11 +78,10 @@ impl Timer {
         self.state.load(Acquire) == FIRED
     }
 
-    /// Stops a pending timer; true if it had not fired or been stopped.
+    /// Stops the timer for good — also a ticker caught in the middle of a
+    /// delivery (it will not re-arm). True if it was pending.
     pub(crate) fn stop(&self) -> bool {
-        self.state
-            .compare_exchange(PENDING, CANCELLED, AcqRel, Acquire)
-            .is_ok()
+        self.state.swap(CANCELLED, AcqRel) == PENDING
     }
 }
 
@@ -206,9 +205,16 @@ impl Timers {
                 Action::Unpark(u) => u.unpark(),
                 Action::Call(f) => {
                     if let Some(again) = f(entry.when) {
-                        // A ticker: arm the same timer again.
-                        entry.timer.state.store(PENDING, Release);
-                        self.add(rt, entry.timer.clone(), again);
+                        // A ticker: arm the same timer again — unless it was
+                        // stopped while delivering.
+                        if entry
+                            .timer
+                            .state
+                            .compare_exchange(FIRED, PENDING, AcqRel, Acquire)
+                            .is_ok()
+                        {
+                            self.add(rt, entry.timer.clone(), again);
+                        }
                     }
                 }
             }

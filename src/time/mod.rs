@@ -78,6 +78,43 @@ fn deliver(tx: &Sender<Instant>, when: timers::Nanos) -> bool {
     }
 }
 
+/// What a channel timer's deliveries and its owner's `stop`/`reset` agree
+/// on: deliveries happen under `generation`'s lock and only for the
+/// current generation, and `stop`/`reset` bump it under the same lock. So
+/// once `stop` or `reset` returns, no delivery from before can still land
+/// (Go 1.23's guarantee: the next receive sees the new expiry).
+struct Delivery {
+    tx: Sender<Instant>,
+    generation: Mutex<u64>,
+}
+
+impl Delivery {
+    fn new(tx: Sender<Instant>) -> Arc<Delivery> {
+        Arc::new(Delivery {
+            tx,
+            generation: Mutex::new(0),
+        })
+    }
+
+    /// Delivers for `generation`, if it is still current; false once
+    /// nobody can receive.
+    fn deliver(&self, generation: u64, when: timers::Nanos) -> bool {
+        let current = self.generation.lock().unwrap_or_else(|e| e.into_inner());
+        *current != generation || deliver(&self.tx, when)
+    }
+
+    /// Ends the current generation: stops `raw`, discards an undelivered
+    /// value, and returns the next generation's number and whether `raw`
+    /// was pending.
+    fn retire(&self, raw: &RawTimer, rx: &Receiver<Instant>) -> (u64, bool) {
+        let mut current = self.generation.lock().unwrap_or_else(|e| e.into_inner());
+        let was_pending = raw.stop();
+        while rx.try_recv().is_ok() {}
+        *current += 1;
+        (*current, was_pending)
+    }
+}
+
 /// A single event in the future, delivered on a channel (Go's
 /// `time.Timer`).
 ///
@@ -90,7 +127,7 @@ fn deliver(tx: &Sender<Instant>, when: timers::Nanos) -> bool {
 /// ```
 pub struct Timer {
     rx: Receiver<Instant>,
-    tx: Sender<Instant>,
+    delivery: Arc<Delivery>,
     raw: Arc<RawTimer>,
 }
 
@@ -98,8 +135,9 @@ impl Timer {
     /// A timer that fires once after `d`.
     pub fn new(d: Duration) -> Timer {
         let (tx, rx) = chan_held_open(1);
-        let raw = arm_once(&tx, d);
-        Timer { rx, tx, raw }
+        let delivery = Delivery::new(tx);
+        let raw = arm_once(&delivery, 0, d);
+        Timer { rx, delivery, raw }
     }
 
     /// The channel the time is delivered on (Go's `t.C`).
@@ -107,18 +145,18 @@ impl Timer {
         &self.rx
     }
 
-    /// Stops the timer; true if it had not fired yet.
+    /// Stops the timer; true if it had not fired yet. A value delivered
+    /// and not yet received is discarded (Go 1.23's semantics).
     pub fn stop(&mut self) -> bool {
-        self.raw.stop()
+        self.delivery.retire(&self.raw, &self.rx).1
     }
 
     /// Re-arms the timer to fire after `d`; true if it had been pending.
     /// A value already delivered and not received is discarded (Go 1.23's
     /// semantics), so the next receive sees the new expiry.
     pub fn reset(&mut self, d: Duration) -> bool {
-        let was_pending = self.raw.stop();
-        while self.rx.try_recv().is_ok() {}
-        self.raw = arm_once(&self.tx, d);
+        let (generation, was_pending) = self.delivery.retire(&self.raw, &self.rx);
+        self.raw = arm_once(&self.delivery, generation, d);
         was_pending
     }
 
@@ -127,10 +165,10 @@ impl Timer {
     }
 }
 
-fn arm_once(tx: &Sender<Instant>, d: Duration) -> Arc<RawTimer> {
-    let tx = tx.clone();
+fn arm_once(delivery: &Arc<Delivery>, generation: u64, d: Duration) -> Arc<RawTimer> {
+    let delivery = delivery.clone();
     let raw = RawTimer::new(Action::Call(Box::new(move |when| {
-        deliver(&tx, when);
+        delivery.deliver(generation, when);
         None
     })));
     if let Some(when) = deadline_after(d) {
@@ -143,9 +181,8 @@ fn arm_once(tx: &Sender<Instant>, d: Duration) -> Arc<RawTimer> {
 /// Delivers the time on a channel every period (Go's `time.Ticker`).
 pub struct Ticker {
     rx: Receiver<Instant>,
-    tx: Sender<Instant>,
+    delivery: Arc<Delivery>,
     raw: Arc<RawTimer>,
-    period: Arc<Mutex<Duration>>,
 }
 
 impl Ticker {
@@ -156,14 +193,9 @@ impl Ticker {
     pub fn new(d: Duration) -> Ticker {
         assert!(!d.is_zero(), "goro::time::Ticker: non-positive interval");
         let (tx, rx) = chan_held_open(1);
-        let period = Arc::new(Mutex::new(d));
-        let raw = arm_ticker(&tx, &period);
-        Ticker {
-            rx,
-            tx,
-            raw,
-            period,
-        }
+        let delivery = Delivery::new(tx);
+        let raw = arm_ticker(&delivery, 0, d);
+        Ticker { rx, delivery, raw }
     }
 
     /// The channel ticks are delivered on (Go's `t.C`).
@@ -171,17 +203,16 @@ impl Ticker {
         &self.rx
     }
 
-    /// Stops the ticker.
+    /// Stops the ticker; no tick arrives after this returns.
     pub fn stop(&mut self) {
-        self.raw.stop();
+        self.delivery.retire(&self.raw, &self.rx);
     }
 
     /// Stops and restarts the ticker with period `d`.
     pub fn reset(&mut self, d: Duration) {
         assert!(!d.is_zero(), "goro::time::Ticker: non-positive interval");
-        self.raw.stop();
-        *self.period.lock().unwrap_or_else(|e| e.into_inner()) = d;
-        self.raw = arm_ticker(&self.tx, &self.period);
+        let (generation, _) = self.delivery.retire(&self.raw, &self.rx);
+        self.raw = arm_ticker(&self.delivery, generation, d);
     }
 
     fn into_receiver(self) -> Receiver<Instant> {
@@ -189,18 +220,15 @@ impl Ticker {
     }
 }
 
-fn arm_ticker(tx: &Sender<Instant>, period: &Arc<Mutex<Duration>>) -> Arc<RawTimer> {
-    let d = *period.lock().unwrap_or_else(|e| e.into_inner());
+fn arm_ticker(delivery: &Arc<Delivery>, generation: u64, d: Duration) -> Arc<RawTimer> {
     // Dropping the ticker's receiver (e.g. the one `tick` returns) closes
     // the channel, and a failed delivery stops the ticks.
-    let tx = tx.clone();
-    let period = period.clone();
+    let delivery = delivery.clone();
+    let period = d.as_nanos().min(u64::MAX as u128) as u64;
     let raw = RawTimer::new(Action::Call(Box::new(move |when| {
-        if !deliver(&tx, when) {
-            return None;
-        }
-        let d = *period.lock().unwrap_or_else(|e| e.into_inner());
-        Some(when + d.as_nanos() as u64)
+        delivery
+            .deliver(generation, when)
+            .then(|| when.saturating_add(period))
     })));
     if let Some(when) = deadline_after(d) {
         let rt = crate::runtime::current_or_default();
