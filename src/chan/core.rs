@@ -107,19 +107,24 @@ impl<T> Drop for Locked<'_, T> {
 #[derive(Default)]
 pub(crate) struct Wakes {
     first: Option<Unparker>,
-    rest: Vec<Unparker>,
+    rest: Option<Box<Vec<Unparker>>>,
 }
 
 impl Wakes {
+    #[inline]
     pub(crate) fn new() -> Wakes {
-        Wakes::default()
+        Wakes {
+            first: None,
+            rest: None,
+        }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, u: Unparker) {
         if self.first.is_none() {
             self.first = Some(u);
         } else {
-            self.rest.push(u);
+            self.rest.get_or_insert_with(Default::default).push(u);
         }
     }
 }
@@ -128,8 +133,8 @@ impl Wakes {
 pub(crate) fn wake_all(wakes: Wakes) {
     if let Some(u) = wakes.first {
         u.unpark();
-        if !wakes.rest.is_empty() {
-            wake_rest(wakes.rest);
+        if let Some(rest) = wakes.rest {
+            wake_rest(*rest);
         }
     }
 }
@@ -507,8 +512,10 @@ impl<T> Chan<T> {
             &mut inner.recvq
         };
         q.push_back(WaiterRef::new(waiter));
-        self.sync_waiters(inner);
-        self.pump_locked(inner, wakes);
+        if self.buffer.is_some() {
+            self.sync_waiters(inner);
+            self.pump_locked(inner, wakes);
+        }
     }
 
     /// Removes a waiter if still queued (lock held by the caller).
