@@ -30,12 +30,9 @@ use goro::context::{self, Context, ContextError};
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
-/// Prints a line through the demo's log channel (see [`run_with`]).
-macro_rules! say {
-    ($log:expr, $($arg:tt)*) => {{
-        let _ = $log.send(format!($($arg)*));
-    }};
-}
+#[macro_use]
+#[path = "demo/mod.rs"]
+mod demo;
 
 /// The timeout when no `--timeout-ms` is given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(200);
@@ -325,48 +322,25 @@ fn main_goroutine(timeout: Duration, workers: usize, log: goro::Sender<String>) 
     Ok(())
 }
 
-/// Runs the demo with the default timeout and number of workers.
-pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    run_with(out, DEFAULT_TIMEOUT, DEFAULT_WORKERS)
-}
-
 /// Runs the demo with a context that times out after `timeout`, and
 /// `workers` workers (at least 1).
 ///
-/// The goroutines print through a channel of lines (`say!`), which this
-/// function, on the calling thread, writes to `out` as they arrive; the
-/// loop ends when every goroutine holding a log sender is done.
+/// What its goroutines print is written to `out` (see
+/// [`demo::run_logged`]).
 pub fn run_with(out: &mut dyn Write, timeout: Duration, workers: usize) -> io::Result<()> {
     let workers = workers.max(1);
-    let (log, lines) = goro::chan::<String>(64);
-    let main = goro::go(move || main_goroutine(timeout, workers, log));
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    main.join().map_err(|e| io::Error::other(e.to_string()))?
+    demo::run_logged(out, move |log| main_goroutine(timeout, workers, log))
 }
 
 #[allow(dead_code)]
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut timeout, mut workers) = (DEFAULT_TIMEOUT, DEFAULT_WORKERS);
-    let mut i = 0;
-    while i < args.len() {
-        let value = args
-            .get(i + 1)
-            .and_then(|v| v.replace([',', '_'], "").parse::<u64>().ok());
-        match (args[i].as_str(), value) {
-            ("--timeout-ms", Some(v)) => timeout = Duration::from_millis(v),
-            ("--workers", Some(v)) => workers = v as usize,
-            _ => {
-                eprintln!("usage: context [--timeout-ms T] [--workers W]");
-                std::process::exit(2);
-            }
-        }
-        i += 2;
-    }
-    if let Err(e) = run_with(&mut io::stdout().lock(), timeout, workers) {
-        eprintln!("context: {e}");
-        std::process::exit(1);
-    }
+    let [timeout_ms, workers] = demo::options(
+        "usage: context [--timeout-ms T] [--workers W]",
+        [
+            ("--timeout-ms", DEFAULT_TIMEOUT.as_millis() as u64),
+            ("--workers", DEFAULT_WORKERS as u64),
+        ],
+    );
+    let timeout = Duration::from_millis(timeout_ms);
+    demo::main("context", |out| run_with(out, timeout, workers as usize));
 }

@@ -12,12 +12,9 @@
 
 use std::io::{self, Write};
 
-/// Prints a line through the demo's log channel (see [`run`]).
-macro_rules! say {
-    ($log:expr, $($arg:tt)*) => {{
-        let _ = $log.send(format!($($arg)*));
-    }};
-}
+#[macro_use]
+#[path = "demo/mod.rs"]
+mod demo;
 
 /// The sentinel value that tells the reader to stop.
 const SENTINEL: &str = "STOP";
@@ -153,23 +150,13 @@ fn main_goroutine(log: goro::Sender<String>) -> io::Result<()> {
     Ok(())
 }
 
-/// Runs the demo. The goroutines print through a channel of lines
-/// (`say!`), which this function, on the calling thread, writes to `out`
-/// as they arrive; the loop ends when every goroutine holding a log sender
-/// is done.
+/// Runs the demo, writing what its goroutines print to `out` (see
+/// [`demo::run_logged`]).
 pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    let (log, lines) = goro::chan::<String>(64);
-    let main = goro::go(move || main_goroutine(log));
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    main.join().map_err(|e| io::Error::other(e.to_string()))?
+    demo::run_logged(out, main_goroutine)
 }
 
 #[allow(dead_code)]
 fn main() {
-    if let Err(e) = run(&mut io::stdout().lock()) {
-        eprintln!("for-loop: {e}");
-        std::process::exit(1);
-    }
+    demo::main("for-loop", run);
 }

@@ -15,12 +15,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
 
-/// Prints a line through the demo's log channel (see [`run`]).
-macro_rules! say {
-    ($log:expr, $($arg:tt)*) => {{
-        let _ = $log.send(format!($($arg)*));
-    }};
-}
+#[macro_use]
+#[path = "demo/mod.rs"]
+mod demo;
 
 /// The producers: name, how many messages, pause before each message.
 const PRODUCERS: [(&str, usize, u64); 3] = [("alice", 4, 15), ("bob", 3, 25), ("carol", 5, 10)];
@@ -168,23 +165,13 @@ fn main_goroutine(log: goro::Sender<String>) -> io::Result<()> {
     Ok(())
 }
 
-/// Runs the demo. The goroutines print through a channel of lines
-/// (`say!`), which this function, on the calling thread, writes to `out`
-/// as they arrive; the loop ends when every goroutine holding a log sender
-/// is done.
+/// Runs the demo, writing what its goroutines print to `out` (see
+/// [`demo::run_logged`]).
 pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    let (log, lines) = goro::chan::<String>(64);
-    let main = goro::go(move || main_goroutine(log));
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    main.join().map_err(|e| io::Error::other(e.to_string()))?
+    demo::run_logged(out, main_goroutine)
 }
 
 #[allow(dead_code)]
 fn main() {
-    if let Err(e) = run(&mut io::stdout().lock()) {
-        eprintln!("multiplexing: {e}");
-        std::process::exit(1);
-    }
+    demo::main("multiplexing", run);
 }

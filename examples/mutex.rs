@@ -29,12 +29,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Prints a line through the demo's log channel (see [`run_with`]).
-macro_rules! say {
-    ($log:expr, $($arg:tt)*) => {{
-        let _ = $log.send(format!($($arg)*));
-    }};
-}
+#[macro_use]
+#[path = "demo/mod.rs"]
+mod demo;
 
 /// Goroutines when no `--goroutines` is given.
 pub const DEFAULT_GOROUTINES: usize = 8;
@@ -192,48 +189,26 @@ fn main_goroutine(n: usize, m: u64, log: goro::Sender<String>) -> io::Result<()>
     Ok(())
 }
 
-/// Runs the demo with the default sizes.
-pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    run_with(out, DEFAULT_GOROUTINES, DEFAULT_INCREMENTS)
-}
-
 /// Runs the demo with `goroutines` goroutines (at least 1) each adding
 /// `increments` times.
 ///
-/// The goroutines print through a channel of lines (`say!`), which this
-/// function, on the calling thread, writes to `out` as they arrive; the
-/// loop ends when every goroutine holding a log sender is done.
+/// What its goroutines print is written to `out` (see
+/// [`demo::run_logged`]).
 pub fn run_with(out: &mut dyn Write, goroutines: usize, increments: u64) -> io::Result<()> {
     let goroutines = goroutines.max(1);
-    let (log, lines) = goro::chan::<String>(64);
-    let main = goro::go(move || main_goroutine(goroutines, increments, log));
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    main.join().map_err(|e| io::Error::other(e.to_string()))?
+    demo::run_logged(out, move |log| main_goroutine(goroutines, increments, log))
 }
 
 #[allow(dead_code)]
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut goroutines, mut increments) = (DEFAULT_GOROUTINES, DEFAULT_INCREMENTS);
-    let mut i = 0;
-    while i < args.len() {
-        let value = args
-            .get(i + 1)
-            .and_then(|v| v.replace([',', '_'], "").parse::<u64>().ok());
-        match (args[i].as_str(), value) {
-            ("--goroutines", Some(v)) => goroutines = v as usize,
-            ("--increments", Some(v)) => increments = v,
-            _ => {
-                eprintln!("usage: mutex [--goroutines N] [--increments M]");
-                std::process::exit(2);
-            }
-        }
-        i += 2;
-    }
-    if let Err(e) = run_with(&mut io::stdout().lock(), goroutines, increments) {
-        eprintln!("mutex: {e}");
-        std::process::exit(1);
-    }
+    let [goroutines, increments] = demo::options(
+        "usage: mutex [--goroutines N] [--increments M]",
+        [
+            ("--goroutines", DEFAULT_GOROUTINES as u64),
+            ("--increments", DEFAULT_INCREMENTS),
+        ],
+    );
+    demo::main("mutex", |out| {
+        run_with(out, goroutines as usize, increments)
+    });
 }

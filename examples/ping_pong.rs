@@ -14,12 +14,9 @@
 use std::io::{self, Write};
 use std::time::Instant;
 
-/// Prints a line through the demo's log channel (see [`run_with`]).
-macro_rules! say {
-    ($log:expr, $($arg:tt)*) => {{
-        let _ = $log.send(format!($($arg)*));
-    }};
-}
+#[macro_use]
+#[path = "demo/mod.rs"]
+mod demo;
 
 /// Hits in the game when no `--n` is given.
 pub const DEFAULT_HITS: u64 = 1000;
@@ -151,40 +148,17 @@ fn game(hits: u64, log: goro::Sender<String>) -> io::Result<()> {
     Ok(())
 }
 
-/// Runs the demo with [`DEFAULT_HITS`] hits.
-pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    run_with(out, DEFAULT_HITS)
-}
-
 /// Runs the demo with `hits` hits (at least 1).
 ///
-/// The goroutines print through a channel of lines (`say!`), which this
-/// function — on the calling thread — writes to `out` as they arrive:
-/// channels connect goroutines and plain threads alike. The loop ends when
-/// every sender of the log channel is gone, i.e. every goroutine is done.
+/// What its goroutines print is written to `out` (see
+/// [`demo::run_logged`]).
 pub fn run_with(out: &mut dyn Write, hits: u64) -> io::Result<()> {
     let hits = hits.max(1);
-    let (log, lines) = goro::chan::<String>(64);
-    let main = goro::go(move || game(hits, log));
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    main.join().map_err(|e| io::Error::other(e.to_string()))?
+    demo::run_logged(out, move |log| game(hits, log))
 }
 
 #[allow(dead_code)]
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let hits = match (args.next().as_deref(), args.next().map(|v| v.parse())) {
-        (None, _) => DEFAULT_HITS,
-        (Some("--n"), Some(Ok(n))) => n,
-        _ => {
-            eprintln!("usage: ping_pong [--n HITS]");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run_with(&mut io::stdout().lock(), hits) {
-        eprintln!("ping-pong: {e}");
-        std::process::exit(1);
-    }
+    let [hits] = demo::options("usage: ping_pong [--n HITS]", [("--n", DEFAULT_HITS)]);
+    demo::main("ping-pong", |out| run_with(out, hits));
 }

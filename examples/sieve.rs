@@ -24,12 +24,9 @@
 use std::io::{self, Write};
 use std::time::Instant;
 
-/// Prints a line through the demo's log channel (see [`run_with`]).
-macro_rules! say {
-    ($log:expr, $($arg:tt)*) => {{
-        let _ = $log.send(format!($($arg)*));
-    }};
-}
+#[macro_use]
+#[path = "demo/mod.rs"]
+mod demo;
 
 /// Primes to find when no `--n` is given.
 pub const DEFAULT_PRIMES: usize = 20;
@@ -142,38 +139,19 @@ fn is_prime(p: u64) -> bool {
             .all(|d| !p.is_multiple_of(d))
 }
 
-/// Runs the demo for [`DEFAULT_PRIMES`] primes.
-pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    run_with(out, DEFAULT_PRIMES)
-}
-
 /// Runs the demo for `n` primes.
 ///
-/// The goroutines print through a channel of lines (`say!`), which this
-/// function, on the calling thread, writes to `out` as they arrive; the
-/// loop ends when every goroutine holding a log sender is done.
+/// What its goroutines print is written to `out` (see
+/// [`demo::run_logged`]).
 pub fn run_with(out: &mut dyn Write, n: usize) -> io::Result<()> {
-    let (log, lines) = goro::chan::<String>(64);
-    let main = goro::go(move || main_goroutine(n, log));
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    main.join().map_err(|e| io::Error::other(e.to_string()))?
+    demo::run_logged(out, move |log| main_goroutine(n, log))
 }
 
 #[allow(dead_code)]
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let n = match (args.next().as_deref(), args.next().map(|v| v.parse())) {
-        (None, _) => DEFAULT_PRIMES,
-        (Some("--n"), Some(Ok(n))) => n,
-        _ => {
-            eprintln!("usage: sieve [--n PRIMES]");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run_with(&mut io::stdout().lock(), n) {
-        eprintln!("sieve: {e}");
-        std::process::exit(1);
-    }
+    let [n] = demo::options(
+        "usage: sieve [--n PRIMES]",
+        [("--n", DEFAULT_PRIMES as u64)],
+    );
+    demo::main("sieve", |out| run_with(out, n as usize));
 }

@@ -16,6 +16,9 @@
 use std::io::{self, Write};
 use std::time::Instant;
 
+#[path = "demo/mod.rs"]
+mod demo;
+
 /// Leaves when no `--size` is given.
 pub const DEFAULT_SIZE: u64 = 1_000_000;
 
@@ -53,11 +56,6 @@ fn thousands(n: u64) -> String {
         out.push(ch);
     }
     out
-}
-
-/// Runs the demo with [`DEFAULT_SIZE`] leaves.
-pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    run_with(out, DEFAULT_SIZE)
 }
 
 /// Runs the demo with `size` leaves; `size` must be a power of 10.
@@ -133,20 +131,9 @@ pub fn run_with(out: &mut dyn Write, size: u64) -> io::Result<()> {
 
 #[allow(dead_code)]
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let size = match (
-        args.next().as_deref(),
-        args.next().map(|v| v.replace([',', '_'], "").parse()),
-    ) {
-        (None, _) => DEFAULT_SIZE,
-        (Some("--size"), Some(Ok(n))) => n,
-        _ => {
-            eprintln!("usage: skynet [--size N]   (N a power of 10)");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run_with(&mut io::stdout().lock(), size) {
-        eprintln!("skynet: {e}");
-        std::process::exit(1);
-    }
+    let [size] = demo::options(
+        "usage: skynet [--size N]   (N a power of 10)",
+        [("--size", DEFAULT_SIZE)],
+    );
+    demo::main("skynet", |out| run_with(out, size));
 }

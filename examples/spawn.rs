@@ -12,13 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "demo/mod.rs"]
+mod demo;
+
 /// Goroutines when no `--n` is given.
 pub const DEFAULT_GOROUTINES: u64 = 1_000_000;
-
-/// Runs the demo with [`DEFAULT_GOROUTINES`] goroutines.
-pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    run_with(out, DEFAULT_GOROUTINES)
-}
 
 /// Spawns `n` goroutines that each add to a shared counter, waits for all
 /// of them with a WaitGroup, and reports the rate.
@@ -69,20 +67,6 @@ pub fn run_with(out: &mut dyn Write, n: u64) -> io::Result<()> {
 
 #[allow(dead_code)]
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let n = match (
-        args.next().as_deref(),
-        args.next().map(|v| v.replace([',', '_'], "").parse()),
-    ) {
-        (None, _) => DEFAULT_GOROUTINES,
-        (Some("--n"), Some(Ok(n))) => n,
-        _ => {
-            eprintln!("usage: spawn [--n N]");
-            std::process::exit(2);
-        }
-    };
-    if let Err(e) = run_with(&mut io::stdout().lock(), n) {
-        eprintln!("spawn: {e}");
-        std::process::exit(1);
-    }
+    let [n] = demo::options("usage: spawn [--n N]", [("--n", DEFAULT_GOROUTINES)]);
+    demo::main("spawn", |out| run_with(out, n));
 }

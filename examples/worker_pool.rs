@@ -17,12 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Prints a line through the demo's log channel (see [`run_with`]).
-macro_rules! say {
-    ($log:expr, $($arg:tt)*) => {{
-        let _ = $log.send(format!($($arg)*));
-    }};
-}
+#[macro_use]
+#[path = "demo/mod.rs"]
+mod demo;
 
 /// Tasks when no `--tasks` is given.
 pub const DEFAULT_TASKS: u64 = 100;
@@ -212,46 +209,24 @@ fn main_goroutine(n: u64, workers: usize, log: goro::Sender<String>) -> io::Resu
     Ok(())
 }
 
-/// Runs the demo with the default sizes.
-pub fn run(out: &mut dyn Write) -> io::Result<()> {
-    run_with(out, DEFAULT_TASKS, DEFAULT_WORKERS)
-}
-
 /// Runs the demo with `tasks` tasks (the numbers 1..=tasks) and `workers`
 /// workers (at least 1).
 ///
-/// The goroutines print through a channel of lines (`say!`), which this
-/// function, on the calling thread, writes to `out` as they arrive; the
-/// loop ends when every goroutine holding a log sender is done.
+/// What its goroutines print is written to `out` (see
+/// [`demo::run_logged`]).
 pub fn run_with(out: &mut dyn Write, tasks: u64, workers: usize) -> io::Result<()> {
     let workers = workers.max(1);
-    let (log, lines) = goro::chan::<String>(64);
-    let main = goro::go(move || main_goroutine(tasks, workers, log));
-    for line in &lines {
-        writeln!(out, "{line}")?;
-    }
-    main.join().map_err(|e| io::Error::other(e.to_string()))?
+    demo::run_logged(out, move |log| main_goroutine(tasks, workers, log))
 }
 
 #[allow(dead_code)]
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut tasks, mut workers) = (DEFAULT_TASKS, DEFAULT_WORKERS);
-    let mut i = 0;
-    while i < args.len() {
-        let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok());
-        match (args[i].as_str(), value) {
-            ("--tasks", Some(v)) => tasks = v,
-            ("--workers", Some(v)) => workers = v as usize,
-            _ => {
-                eprintln!("usage: worker_pool [--tasks N] [--workers W]");
-                std::process::exit(2);
-            }
-        }
-        i += 2;
-    }
-    if let Err(e) = run_with(&mut io::stdout().lock(), tasks, workers) {
-        eprintln!("worker-pool: {e}");
-        std::process::exit(1);
-    }
+    let [tasks, workers] = demo::options(
+        "usage: worker_pool [--tasks N] [--workers W]",
+        [
+            ("--tasks", DEFAULT_TASKS),
+            ("--workers", DEFAULT_WORKERS as u64),
+        ],
+    );
+    demo::main("worker-pool", |out| run_with(out, tasks, workers as usize));
 }

@@ -3,6 +3,13 @@
 //! Each demo is a file in `examples/` (also runnable on its own with
 //! `cargo run --example <name>`); it is compiled into this binary as a
 //! module, so its code exists once.
+//!
+//! The demos share their scaffolding (the log channel, running as their
+//! own program) through `examples/demo/mod.rs`, which each demo loads as
+//! its own `demo` module, as it must when built alone as an example; so
+//! here, where all the demos are modules of one crate, that small file is
+//! loaded once per demo.
+#![allow(clippy::duplicate_mod)]
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -47,10 +54,7 @@ const DEMOS: &[Demo] = &[
         name: "ping-pong",
         options: &[("--n", "HITS", "hits in the game (default 1000)")],
         about: "two goroutines pass a ball back and forth over two unbuffered channels",
-        run: |out, o| match o.get("--n") {
-            None => ping_pong::run(out),
-            Some(n) => ping_pong::run_with(out, n),
-        },
+        run: |out, o| ping_pong::run_with(out, o.get("--n").unwrap_or(ping_pong::DEFAULT_HITS)),
     },
     Demo {
         name: "for-loop",
@@ -89,13 +93,13 @@ const DEMOS: &[Demo] = &[
             ("--workers", "W", "workers (default 4)"),
         ],
         about: "producers, workers and consumers joined by tasks and results channels",
-        run: |out, o| match (o.get("--tasks"), o.get("--workers")) {
-            (None, None) => worker_pool::run(out),
-            (tasks, workers) => worker_pool::run_with(
+        run: |out, o| {
+            worker_pool::run_with(
                 out,
-                tasks.unwrap_or(worker_pool::DEFAULT_TASKS),
-                workers.map_or(worker_pool::DEFAULT_WORKERS, |w| w as usize),
-            ),
+                o.get("--tasks").unwrap_or(worker_pool::DEFAULT_TASKS),
+                o.get("--workers")
+                    .map_or(worker_pool::DEFAULT_WORKERS, |w| w as usize),
+            )
         },
     },
     Demo {
@@ -109,13 +113,13 @@ const DEMOS: &[Demo] = &[
             ),
         ],
         about: "many goroutines add to one counter, with a Mutex and without: lost updates",
-        run: |out, o| match (o.get("--goroutines"), o.get("--increments")) {
-            (None, None) => mutex::run(out),
-            (goroutines, increments) => mutex::run_with(
+        run: |out, o| {
+            mutex::run_with(
                 out,
-                goroutines.map_or(mutex::DEFAULT_GOROUTINES, |n| n as usize),
-                increments.unwrap_or(mutex::DEFAULT_INCREMENTS),
-            ),
+                o.get("--goroutines")
+                    .map_or(mutex::DEFAULT_GOROUTINES, |n| n as usize),
+                o.get("--increments").unwrap_or(mutex::DEFAULT_INCREMENTS),
+            )
         },
     },
     Demo {
@@ -129,41 +133,38 @@ const DEMOS: &[Demo] = &[
             ("--workers", "W", "workers (default 4)"),
         ],
         about: "a worker pool stopped by a context deadline; children are cancelled too",
-        run: |out, o| match (o.get("--timeout-ms"), o.get("--workers")) {
-            (None, None) => context::run(out),
-            (timeout, workers) => context::run_with(
+        run: |out, o| {
+            context::run_with(
                 out,
-                timeout.map_or(context::DEFAULT_TIMEOUT, std::time::Duration::from_millis),
-                workers.map_or(context::DEFAULT_WORKERS, |w| w as usize),
-            ),
+                o.get("--timeout-ms")
+                    .map_or(context::DEFAULT_TIMEOUT, std::time::Duration::from_millis),
+                o.get("--workers")
+                    .map_or(context::DEFAULT_WORKERS, |w| w as usize),
+            )
         },
     },
     Demo {
         name: "sieve",
         options: &[("--n", "N", "primes to find (default 20)")],
         about: "the concurrent prime sieve: a daisy chain of filter goroutines",
-        run: |out, o| match o.get("--n") {
-            None => sieve::run(out),
-            Some(n) => sieve::run_with(out, n as usize),
+        run: |out, o| {
+            sieve::run_with(
+                out,
+                o.get("--n").map_or(sieve::DEFAULT_PRIMES, |n| n as usize),
+            )
         },
     },
     Demo {
         name: "skynet",
         options: &[("--size", "N", "leaves, a power of 10 (default 1,000,000)")],
         about: "the skynet benchmark: a 10-ary tree of goroutines sums 1,000,000 numbers",
-        run: |out, o| match o.get("--size") {
-            None => skynet::run(out),
-            Some(n) => skynet::run_with(out, n),
-        },
+        run: |out, o| skynet::run_with(out, o.get("--size").unwrap_or(skynet::DEFAULT_SIZE)),
     },
     Demo {
         name: "spawn",
         options: &[("--n", "N", "goroutines (default 1,000,000)")],
         about: "spawn and join a million goroutines; print the rate",
-        run: |out, o| match o.get("--n") {
-            None => spawn::run(out),
-            Some(n) => spawn::run_with(out, n),
-        },
+        run: |out, o| spawn::run_with(out, o.get("--n").unwrap_or(spawn::DEFAULT_GOROUTINES)),
     },
 ];
 

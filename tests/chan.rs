@@ -6,60 +6,29 @@
 
 mod common;
 
-use common::{eventually, runtime, spin_for, watchdog, yield_times, Rng, SeedReport};
+use common::{
+    assert_took, everywhere, go_named, go_parked, on_one_and_two_procs, runtime, seeded, spin_for,
+    unique_name, watchdog, yield_times, Rng, SLACK,
+};
 use goro::chan::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use goro::{Receiver, Sender};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How late a timed operation may return, on a loaded 2-CPU machine.
-const SLACK: Duration = Duration::from_millis(200);
 
 /// Capacities every semantic test runs on.
 const CAPS: [usize; 7] = [0, 1, 2, 3, 4, 5, 64];
 
-/// A name no other goroutine in this process has, for `wait_parked`.
-fn unique_name(what: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("chan-test-{what}-{}", NEXT.fetch_add(1, Relaxed))
-}
-
-/// Spawns a named goroutine.
-fn go_named<T: Send + 'static>(
-    name: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> goro::JoinHandle<T> {
-    goro::Builder::new()
-        .name(name.to_string())
-        .spawn(f)
-        .expect("spawn a goroutine")
-}
-
-/// Waits until the goroutine called `name` is parked for `reason` (as
-/// `goro::dump` words it: "chan send", "chan receive", "select"). A
-/// goroutine is marked parked only after its waiter is queued on the
-/// channel, so after this returns the operation is queued.
-fn wait_parked(name: &str, reason: &str) {
-    let needle = format!("({name}) [{reason}]");
-    eventually(&format!("goroutine {name} is parked in {reason}"), || {
-        goro::dump().contains(&needle)
-    });
-}
-
-/// Asserts that `elapsed` is at least `want` and at most `want + SLACK`.
-fn assert_took(what: &str, elapsed: Duration, want: Duration) {
-    assert!(
-        elapsed >= want,
-        "{what}: returned after {elapsed:?}, before its {want:?} timeout"
-    );
-    assert!(
-        elapsed < want + SLACK,
-        "{what}: returned after {elapsed:?}, more than {SLACK:?} after its {want:?} timeout"
-    );
+/// A channel of capacity `cap` whose buffer is full, of 0..cap.
+fn full_chan(cap: usize) -> (Sender<u64>, Receiver<u64>) {
+    let (tx, rx) = goro::chan::<u64>(cap);
+    for v in 0..cap as u64 {
+        tx.send(v).unwrap();
+    }
+    (tx, rx)
 }
 
 /// The rendezvous probe: a sender goroutine sends 0..rounds and records,
@@ -119,17 +88,15 @@ fn rendezvous_violations(procs: usize, cap: usize, rounds: u64, seed: u64) -> u6
 /// probe can fail).
 #[test]
 fn unbuffered_send_returns_only_after_receiver_took_the_value() {
-    let report = SeedReport::new("unbuffered_send_returns_only_after_receiver_took_the_value");
-    let seed = report.seed;
-    watchdog(
+    seeded(
         "unbuffered_send_returns_only_after_receiver_took_the_value",
-        move || {
+        |seed| {
             for procs in [1, 2] {
                 let v = rendezvous_violations(procs, 0, 10_000, seed.wrapping_add(procs as u64));
                 assert_eq!(
-                v, 0,
-                "procs({procs}): an unbuffered send returned {v} times before the receiver took its value"
-            );
+                    v, 0,
+                    "procs({procs}): an unbuffered send returned {v} times before the receiver took its value"
+                );
             }
             // Control: with a buffer, send returns at once, and the probe sees it.
             let v = rendezvous_violations(2, 1, 300, seed);
@@ -142,39 +109,35 @@ fn unbuffered_send_returns_only_after_receiver_took_the_value() {
 /// with random yields and sleeps on both sides, on one and two Ps.
 #[test]
 fn fifo_single_producer_every_capacity() {
-    let report = SeedReport::new("fifo_single_producer_every_capacity");
-    let seed = report.seed;
-    watchdog("fifo_single_producer_every_capacity", move || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in CAPS {
-                    const N: u64 = 10_000;
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    let s = seed ^ ((cap as u64) << 8) ^ procs as u64;
-                    let producer = goro::go(move || {
-                        let mut rng = Rng::new(s);
-                        for i in 0..N {
-                            yield_times(rng.below(3));
-                            if rng.one_in(200) {
-                                goro::time::sleep(Duration::from_micros(200));
-                            }
-                            tx.send(i).unwrap();
-                        }
-                    });
-                    let mut rng = Rng::new(!s);
+    seeded("fifo_single_producer_every_capacity", |seed| {
+        on_one_and_two_procs(move |procs| {
+            for cap in CAPS {
+                const N: u64 = 10_000;
+                let (tx, rx) = goro::chan::<u64>(cap);
+                let s = seed ^ ((cap as u64) << 8) ^ procs as u64;
+                let producer = goro::go(move || {
+                    let mut rng = Rng::new(s);
                     for i in 0..N {
                         yield_times(rng.below(3));
                         if rng.one_in(200) {
                             goro::time::sleep(Duration::from_micros(200));
                         }
-                        assert_eq!(rx.recv(), Ok(i), "procs({procs}) cap {cap}");
+                        tx.send(i).unwrap();
                     }
-                    producer.join().unwrap();
-                    // The producer's Sender is gone: closed and drained.
-                    assert_eq!(rx.recv(), Err(RecvError));
+                });
+                let mut rng = Rng::new(!s);
+                for i in 0..N {
+                    yield_times(rng.below(3));
+                    if rng.one_in(200) {
+                        goro::time::sleep(Duration::from_micros(200));
+                    }
+                    assert_eq!(rx.recv(), Ok(i), "procs({procs}) cap {cap}");
                 }
-            });
-        }
+                producer.join().unwrap();
+                // The producer's Sender is gone: closed and drained.
+                assert_eq!(rx.recv(), Err(RecvError));
+            }
+        });
     });
 }
 
@@ -185,51 +148,38 @@ fn fifo_single_producer_every_capacity() {
 #[test]
 fn fifo_with_blocked_senders() {
     watchdog("fifo_with_blocked_senders", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in [0, 1, 2, 3, 4] {
-                    const BLOCKED: u64 = 6;
-                    let cap64 = cap as u64;
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    for v in 0..cap64 {
-                        tx.send(v).unwrap();
-                    }
-                    assert_eq!(tx.try_send(999), Err(TrySendError::Full(999)));
-                    let mut senders = Vec::new();
-                    for k in 0..BLOCKED {
-                        let name = unique_name("blocked-sender");
-                        let tx = tx.clone();
-                        let v = cap64 + k;
-                        let (h, reason) = match k % 3 {
-                            0 => (go_named(&name, move || tx.send(v).is_ok()), "chan send"),
-                            1 => (
-                                go_named(&name, move || {
-                                    tx.send_timeout(v, Duration::from_secs(30)).is_ok()
-                                }),
-                                "chan send",
-                            ),
-                            _ => (
-                                go_named(&name, move || {
-                                    goro::select! { send(tx, v) -> r => r.is_ok() }
-                                }),
-                                "select",
-                            ),
-                        };
-                        wait_parked(&name, reason);
-                        senders.push(h);
-                    }
-                    // Still full: the blocked senders are queued, not buffered.
-                    assert_eq!(tx.len(), cap);
-                    let got: Vec<u64> = (0..cap64 + BLOCKED).map(|_| rx.recv().unwrap()).collect();
-                    let want: Vec<u64> = (0..cap64 + BLOCKED).collect();
-                    assert_eq!(got, want, "procs({procs}) cap {cap}");
-                    for h in senders {
-                        assert!(h.join().unwrap(), "a blocked send failed");
-                    }
-                    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        on_one_and_two_procs(move |procs| {
+            for cap in [0, 1, 2, 3, 4] {
+                const BLOCKED: u64 = 6;
+                let cap64 = cap as u64;
+                let (tx, rx) = full_chan(cap);
+                assert_eq!(tx.try_send(999), Err(TrySendError::Full(999)));
+                let mut senders = Vec::new();
+                for k in 0..BLOCKED {
+                    let tx = tx.clone();
+                    let v = cap64 + k;
+                    let what = "blocked-sender";
+                    senders.push(match k % 3 {
+                        0 => go_parked(what, "chan send", move || tx.send(v).is_ok()),
+                        1 => go_parked(what, "chan send", move || {
+                            tx.send_timeout(v, Duration::from_secs(30)).is_ok()
+                        }),
+                        _ => go_parked(what, "select", move || {
+                            goro::select! { send(tx, v) -> r => r.is_ok() }
+                        }),
+                    });
                 }
-            });
-        }
+                // Still full: the blocked senders are queued, not buffered.
+                assert_eq!(tx.len(), cap);
+                let got: Vec<u64> = (0..cap64 + BLOCKED).map(|_| rx.recv().unwrap()).collect();
+                let want: Vec<u64> = (0..cap64 + BLOCKED).collect();
+                assert_eq!(got, want, "procs({procs}) cap {cap}");
+                for h in senders {
+                    assert!(h.join().unwrap(), "a blocked send failed");
+                }
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            }
+        });
     });
 }
 
@@ -238,44 +188,33 @@ fn fifo_with_blocked_senders() {
 #[test]
 fn fifo_with_blocked_receivers() {
     watchdog("fifo_with_blocked_receivers", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in [0, 1, 4] {
-                    const BLOCKED: u64 = 6;
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    let mut receivers = Vec::new();
-                    for k in 0..BLOCKED {
-                        let name = unique_name("blocked-receiver");
-                        let rx = rx.clone();
-                        let (h, reason) = match k % 3 {
-                            0 => (go_named(&name, move || rx.recv().unwrap()), "chan receive"),
-                            1 => (
-                                go_named(&name, move || {
-                                    rx.recv_timeout(Duration::from_secs(30)).unwrap()
-                                }),
-                                "chan receive",
-                            ),
-                            _ => (
-                                go_named(
-                                    &name,
-                                    move || goro::select! { recv(rx) -> v => v.unwrap() },
-                                ),
-                                "select",
-                            ),
-                        };
-                        wait_parked(&name, reason);
-                        receivers.push(h);
-                    }
-                    for v in 0..BLOCKED {
-                        tx.send(v).unwrap();
-                    }
-                    for (k, h) in receivers.into_iter().enumerate() {
-                        assert_eq!(h.join().unwrap(), k as u64, "procs({procs}) cap {cap}");
-                    }
-                    assert_eq!(tx.len(), 0);
+        on_one_and_two_procs(move |procs| {
+            for cap in [0, 1, 4] {
+                const BLOCKED: u64 = 6;
+                let (tx, rx) = goro::chan::<u64>(cap);
+                let mut receivers = Vec::new();
+                for k in 0..BLOCKED {
+                    let rx = rx.clone();
+                    let what = "blocked-receiver";
+                    receivers.push(match k % 3 {
+                        0 => go_parked(what, "chan receive", move || rx.recv().unwrap()),
+                        1 => go_parked(what, "chan receive", move || {
+                            rx.recv_timeout(Duration::from_secs(30)).unwrap()
+                        }),
+                        _ => go_parked(what, "select", move || {
+                            goro::select! { recv(rx) -> v => v.unwrap() }
+                        }),
+                    });
                 }
-            });
-        }
+                for v in 0..BLOCKED {
+                    tx.send(v).unwrap();
+                }
+                for (k, h) in receivers.into_iter().enumerate() {
+                    assert_eq!(h.join().unwrap(), k as u64, "procs({procs}) cap {cap}");
+                }
+                assert_eq!(tx.len(), 0);
+            }
+        });
     });
 }
 
@@ -285,7 +224,7 @@ fn fifo_with_blocked_receivers() {
 #[test]
 fn close_semantics_every_capacity() {
     watchdog("close_semantics_every_capacity", || {
-        let check = || {
+        everywhere(|_| {
             for cap in CAPS {
                 for filled in [0, cap / 2, cap] {
                     let (tx, rx) = goro::chan::<String>(cap);
@@ -332,11 +271,7 @@ fn close_semantics_every_capacity() {
                     assert_eq!(rx.iter().count(), 0);
                 }
             }
-        };
-        // In goroutines and on a plain thread.
-        runtime(1).run(check);
-        runtime(2).run(check);
-        check();
+        });
     });
 }
 
@@ -346,55 +281,47 @@ fn close_semantics_every_capacity() {
 #[test]
 fn close_wakes_every_parked_sender() {
     watchdog("close_wakes_every_parked_sender", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in [0, 1, 2, 3] {
-                    let cap64 = cap as u64;
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    for v in 0..cap64 {
-                        tx.send(v).unwrap();
-                    }
-                    let mut senders = Vec::new();
-                    for k in 0..6u64 {
-                        let name = unique_name("sender-closed");
-                        let tx = tx.clone();
-                        let v = 100 + k;
-                        let (h, reason) = match k % 3 {
-                            0 => (go_named(&name, move || tx.send(v).map_err(|e| e.0)), "chan send"),
-                            1 => (
-                                go_named(&name, move || {
-                                    tx.send_timeout(v, Duration::from_secs(30))
-                                        .map_err(|e| match e {
-                                            SendTimeoutError::Closed(v) => v,
-                                            SendTimeoutError::Timeout(_) => panic!("timed out"),
-                                        })
-                                }),
-                                "chan send",
-                            ),
-                            _ => (
-                                go_named(&name, move || {
-                                    goro::select! { send(tx, v) -> r => r.map_err(|e| e.into_inner()) }
-                                }),
-                                "select",
-                            ),
-                        };
-                        wait_parked(&name, reason);
-                        senders.push((v, h));
-                    }
-                    // A plain thread too (parked or not yet: the outcome is the same).
-                    let ttx = tx.clone();
-                    let thread = std::thread::spawn(move || ttx.send(777).map_err(|e| e.0));
-                    goro::time::sleep(Duration::from_millis(5));
-                    assert!(tx.close());
-                    for (v, h) in senders {
-                        assert_eq!(h.join().unwrap(), Err(v), "procs({procs}) cap {cap}");
-                    }
-                    assert_eq!(thread.join().unwrap(), Err(777));
-                    let drained: Vec<u64> = rx.iter().collect();
-                    assert_eq!(drained, (0..cap64).collect::<Vec<_>>(), "buffer after close");
+        on_one_and_two_procs(move |procs| {
+            for cap in [0, 1, 2, 3] {
+                let cap64 = cap as u64;
+                let (tx, rx) = full_chan(cap);
+                let mut senders = Vec::new();
+                for k in 0..6u64 {
+                    let tx = tx.clone();
+                    let v = 100 + k;
+                    let what = "sender-closed";
+                    let h = match k % 3 {
+                        0 => go_parked(what, "chan send", move || tx.send(v).map_err(|e| e.0)),
+                        1 => go_parked(what, "chan send", move || {
+                            tx.send_timeout(v, Duration::from_secs(30))
+                                .map_err(|e| match e {
+                                    SendTimeoutError::Closed(v) => v,
+                                    SendTimeoutError::Timeout(_) => panic!("timed out"),
+                                })
+                        }),
+                        _ => go_parked(what, "select", move || {
+                            goro::select! { send(tx, v) -> r => r.map_err(|e| e.into_inner()) }
+                        }),
+                    };
+                    senders.push((v, h));
                 }
-            });
-        }
+                // A plain thread too (parked or not yet: the outcome is the same).
+                let ttx = tx.clone();
+                let thread = std::thread::spawn(move || ttx.send(777).map_err(|e| e.0));
+                goro::time::sleep(Duration::from_millis(5));
+                assert!(tx.close());
+                for (v, h) in senders {
+                    assert_eq!(h.join().unwrap(), Err(v), "procs({procs}) cap {cap}");
+                }
+                assert_eq!(thread.join().unwrap(), Err(777));
+                let drained: Vec<u64> = rx.iter().collect();
+                assert_eq!(
+                    drained,
+                    (0..cap64).collect::<Vec<_>>(),
+                    "buffer after close"
+                );
+            }
+        });
     });
 }
 
@@ -403,52 +330,35 @@ fn close_wakes_every_parked_sender() {
 #[test]
 fn close_wakes_every_parked_receiver() {
     watchdog("close_wakes_every_parked_receiver", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in [0, 1, 4] {
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    let mut receivers: Vec<goro::JoinHandle<bool>> = Vec::new();
-                    for k in 0..8 {
-                        let name = unique_name("receiver-closed");
-                        let rx = rx.clone();
-                        let (h, reason) = match k % 4 {
-                            0 => (
-                                go_named(&name, move || rx.recv() == Err(RecvError)),
-                                "chan receive",
-                            ),
-                            1 => (
-                                go_named(&name, move || {
-                                    rx.recv_timeout(Duration::from_secs(30))
-                                        == Err(RecvTimeoutError::Closed)
-                                }),
-                                "chan receive",
-                            ),
-                            2 => (
-                                go_named(
-                                    &name,
-                                    move || goro::select! { recv(rx) -> v => v == Err(RecvError) },
-                                ),
-                                "select",
-                            ),
-                            _ => (
-                                go_named(&name, move || rx.iter().count() == 0),
-                                "chan receive",
-                            ),
-                        };
-                        wait_parked(&name, reason);
-                        receivers.push(h);
-                    }
-                    let trx = rx.clone();
-                    let thread = std::thread::spawn(move || trx.recv());
-                    goro::time::sleep(Duration::from_millis(5));
-                    assert!(tx.close());
-                    for h in receivers {
-                        assert!(h.join().unwrap(), "procs({procs}) cap {cap}: wrong wake-up");
-                    }
-                    assert_eq!(thread.join().unwrap(), Err(RecvError));
+        on_one_and_two_procs(move |procs| {
+            for cap in [0, 1, 4] {
+                let (tx, rx) = goro::chan::<u64>(cap);
+                let mut receivers: Vec<goro::JoinHandle<bool>> = Vec::new();
+                for k in 0..8 {
+                    let rx = rx.clone();
+                    let what = "receiver-closed";
+                    receivers.push(match k % 4 {
+                        0 => go_parked(what, "chan receive", move || rx.recv() == Err(RecvError)),
+                        1 => go_parked(what, "chan receive", move || {
+                            rx.recv_timeout(Duration::from_secs(30))
+                                == Err(RecvTimeoutError::Closed)
+                        }),
+                        2 => go_parked(what, "select", move || {
+                            goro::select! { recv(rx) -> v => v == Err(RecvError) }
+                        }),
+                        _ => go_parked(what, "chan receive", move || rx.iter().count() == 0),
+                    });
                 }
-            });
-        }
+                let trx = rx.clone();
+                let thread = std::thread::spawn(move || trx.recv());
+                goro::time::sleep(Duration::from_millis(5));
+                assert!(tx.close());
+                for h in receivers {
+                    assert!(h.join().unwrap(), "procs({procs}) cap {cap}: wrong wake-up");
+                }
+                assert_eq!(thread.join().unwrap(), Err(RecvError));
+            }
+        });
     });
 }
 
@@ -458,46 +368,41 @@ fn close_wakes_every_parked_receiver() {
 #[test]
 fn dropping_every_sender_closes() {
     watchdog("dropping_every_sender_closes", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in CAPS {
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    let name = unique_name("ranger");
-                    let rx2 = rx.clone();
-                    let ranger = go_named(&name, move || rx2.iter().sum::<u64>());
-                    let producers: Vec<_> = (0..4u64)
-                        .map(|p| {
-                            let tx = tx.clone();
-                            goro::go(move || {
-                                for i in 0..100 {
-                                    tx.send(p * 1000 + i).unwrap();
-                                }
-                            })
+        on_one_and_two_procs(move |procs| {
+            for cap in CAPS {
+                let (tx, rx) = goro::chan::<u64>(cap);
+                let rx2 = rx.clone();
+                let ranger = go_named(&unique_name("ranger"), move || rx2.iter().sum::<u64>());
+                let producers: Vec<_> = (0..4u64)
+                    .map(|p| {
+                        let tx = tx.clone();
+                        goro::go(move || {
+                            for i in 0..100 {
+                                tx.send(p * 1000 + i).unwrap();
+                            }
                         })
-                        .collect();
-                    drop(tx);
-                    for p in producers {
-                        p.join().unwrap();
-                    }
-                    let want: u64 = (0..4u64)
-                        .map(|p| (0..100).map(|i| p * 1000 + i).sum::<u64>())
-                        .sum();
-                    assert_eq!(ranger.join().unwrap(), want, "procs({procs}) cap {cap}");
-                    assert!(rx.is_closed());
-                    assert_eq!(rx.recv(), Err(RecvError));
-                }
-                // A receiver parked when the last sender goes.
-                let (tx, rx) = goro::chan::<u64>(0);
-                let name = unique_name("parked-until-drop");
-                let h = go_named(&name, move || rx.recv());
-                wait_parked(&name, "chan receive");
-                let tx2 = tx.clone();
+                    })
+                    .collect();
                 drop(tx);
-                assert!(!tx2.is_closed(), "a live clone keeps the channel open");
-                drop(tx2);
-                assert_eq!(h.join().unwrap(), Err(RecvError));
-            });
-        }
+                for p in producers {
+                    p.join().unwrap();
+                }
+                let want: u64 = (0..4u64)
+                    .map(|p| (0..100).map(|i| p * 1000 + i).sum::<u64>())
+                    .sum();
+                assert_eq!(ranger.join().unwrap(), want, "procs({procs}) cap {cap}");
+                assert!(rx.is_closed());
+                assert_eq!(rx.recv(), Err(RecvError));
+            }
+            // A receiver parked when the last sender goes.
+            let (tx, rx) = goro::chan::<u64>(0);
+            let h = go_parked("parked-until-drop", "chan receive", move || rx.recv());
+            let tx2 = tx.clone();
+            drop(tx);
+            assert!(!tx2.is_closed(), "a live clone keeps the channel open");
+            drop(tx2);
+            assert_eq!(h.join().unwrap(), Err(RecvError));
+        });
     });
 }
 
@@ -507,55 +412,47 @@ fn dropping_every_sender_closes() {
 #[test]
 fn dropping_every_receiver_fails_sends() {
     watchdog("dropping_every_receiver_fails_sends", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in [0, 1, 2, 4] {
-                    let cap64 = cap as u64;
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    for v in 0..cap64 {
-                        tx.send(v).unwrap();
-                    }
-                    let rx2 = rx.clone();
-                    let mut senders = Vec::new();
-                    for k in 0..3u64 {
-                        let name = unique_name("sender-no-receiver");
-                        let tx = tx.clone();
-                        let h = match k {
-                            0 => go_named(&name, move || tx.send(50).map_err(|e| e.0)),
-                            1 => go_named(&name, move || {
-                                tx.send_timeout(51, Duration::from_secs(30))
-                                    .map_err(|e| e.into_inner())
-                            }),
-                            _ => go_named(
-                                &name,
-                                move || goro::select! { send(tx, 52) -> r => r.map_err(|e| e.0) },
-                            ),
-                        };
-                        wait_parked(&name, if k == 2 { "select" } else { "chan send" });
-                        senders.push((50 + k, h));
-                    }
-                    drop(rx);
-                    assert!(!tx.is_closed(), "a live receiver clone keeps it open");
-                    goro::time::sleep(Duration::from_millis(2));
-                    for (_, h) in &senders {
-                        assert!(!h.is_finished(), "a sender gave up while a receiver lives");
-                    }
-                    drop(rx2);
-                    for (v, h) in senders {
-                        assert_eq!(h.join().unwrap(), Err(v), "procs({procs}) cap {cap}");
-                    }
-                    assert!(tx.is_closed());
-                    let t = Instant::now();
-                    assert_eq!(tx.send(9), Err(SendError(9)));
-                    assert_eq!(tx.try_send(9), Err(TrySendError::Closed(9)));
-                    assert_eq!(
-                        tx.send_timeout(9, Duration::from_secs(10)),
-                        Err(SendTimeoutError::Closed(9))
-                    );
-                    assert!(t.elapsed() < SLACK, "sends without receivers blocked");
+        on_one_and_two_procs(move |procs| {
+            for cap in [0, 1, 2, 4] {
+                let (tx, rx) = full_chan(cap);
+                let rx2 = rx.clone();
+                let mut senders = Vec::new();
+                for k in 0..3u64 {
+                    let tx = tx.clone();
+                    let what = "sender-no-receiver";
+                    let h = match k {
+                        0 => go_parked(what, "chan send", move || tx.send(50).map_err(|e| e.0)),
+                        1 => go_parked(what, "chan send", move || {
+                            tx.send_timeout(51, Duration::from_secs(30))
+                                .map_err(|e| e.into_inner())
+                        }),
+                        _ => go_parked(what, "select", move || {
+                            goro::select! { send(tx, 52) -> r => r.map_err(|e| e.0) }
+                        }),
+                    };
+                    senders.push((50 + k, h));
                 }
-            });
-        }
+                drop(rx);
+                assert!(!tx.is_closed(), "a live receiver clone keeps it open");
+                goro::time::sleep(Duration::from_millis(2));
+                for (_, h) in &senders {
+                    assert!(!h.is_finished(), "a sender gave up while a receiver lives");
+                }
+                drop(rx2);
+                for (v, h) in senders {
+                    assert_eq!(h.join().unwrap(), Err(v), "procs({procs}) cap {cap}");
+                }
+                assert!(tx.is_closed());
+                let t = Instant::now();
+                assert_eq!(tx.send(9), Err(SendError(9)));
+                assert_eq!(tx.try_send(9), Err(TrySendError::Closed(9)));
+                assert_eq!(
+                    tx.send_timeout(9, Duration::from_secs(10)),
+                    Err(SendTimeoutError::Closed(9))
+                );
+                assert!(t.elapsed() < SLACK, "sends without receivers blocked");
+            }
+        });
     });
 }
 
@@ -565,49 +462,43 @@ fn dropping_every_receiver_fails_sends() {
 #[test]
 fn try_send_and_try_recv() {
     watchdog("try_send_and_try_recv", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                let (tx, rx) = goro::chan::<u64>(0);
-                assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
-                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
-                // A parked receiver makes try_send succeed (direct hand-off).
-                let name = unique_name("try-partner-recv");
-                let rx2 = rx.clone();
-                let h = go_named(&name, move || rx2.recv());
-                wait_parked(&name, "chan receive");
-                assert_eq!(tx.try_send(2), Ok(()));
-                assert_eq!(h.join().unwrap(), Ok(2));
-                // A parked sender makes try_recv succeed.
-                let name = unique_name("try-partner-send");
-                let tx2 = tx.clone();
-                let h = go_named(&name, move || tx2.send(3));
-                wait_parked(&name, "chan send");
-                assert_eq!(rx.try_recv(), Ok(3));
-                assert_eq!(h.join().unwrap(), Ok(()));
-                assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+        on_one_and_two_procs(move |_| {
+            let (tx, rx) = goro::chan::<u64>(0);
+            assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            // A parked receiver makes try_send succeed (direct hand-off).
+            let rx2 = rx.clone();
+            let h = go_parked("try-partner-recv", "chan receive", move || rx2.recv());
+            assert_eq!(tx.try_send(2), Ok(()));
+            assert_eq!(h.join().unwrap(), Ok(2));
+            // A parked sender makes try_recv succeed.
+            let tx2 = tx.clone();
+            let h = go_parked("try-partner-send", "chan send", move || tx2.send(3));
+            assert_eq!(rx.try_recv(), Ok(3));
+            assert_eq!(h.join().unwrap(), Ok(()));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
 
-                for cap in [1, 2, 5] {
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    for i in 0..cap as u64 {
-                        assert_eq!(tx.try_send(i), Ok(()));
-                    }
-                    assert_eq!(tx.try_send(99), Err(TrySendError::Full(99)));
-                    assert!(tx.try_send(99).unwrap_err().is_full());
-                    assert_eq!(rx.try_recv(), Ok(0));
-                    assert_eq!(tx.try_send(100), Ok(()));
-                    assert_eq!(tx.try_send(101), Err(TrySendError::Full(101)));
-                    tx.close();
-                    let e = tx.try_send(102).unwrap_err();
-                    assert!(e.is_closed() && !e.is_full());
-                    assert_eq!(e.into_inner(), 102);
-                    let rest: Vec<u64> = rx.try_iter().collect();
-                    let mut want: Vec<u64> = (1..cap as u64).collect();
-                    want.push(100);
-                    assert_eq!(rest, want);
-                    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+            for cap in [1, 2, 5] {
+                let (tx, rx) = goro::chan::<u64>(cap);
+                for i in 0..cap as u64 {
+                    assert_eq!(tx.try_send(i), Ok(()));
                 }
-            });
-        }
+                assert_eq!(tx.try_send(99), Err(TrySendError::Full(99)));
+                assert!(tx.try_send(99).unwrap_err().is_full());
+                assert_eq!(rx.try_recv(), Ok(0));
+                assert_eq!(tx.try_send(100), Ok(()));
+                assert_eq!(tx.try_send(101), Err(TrySendError::Full(101)));
+                tx.close();
+                let e = tx.try_send(102).unwrap_err();
+                assert!(e.is_closed() && !e.is_full());
+                assert_eq!(e.into_inner(), 102);
+                let rest: Vec<u64> = rx.try_iter().collect();
+                let mut want: Vec<u64> = (1..cap as u64).collect();
+                want.push(100);
+                assert_eq!(rest, want);
+                assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+            }
+        });
     });
 }
 
@@ -618,7 +509,7 @@ fn try_send_and_try_recv() {
 #[test]
 fn timeouts_within_slack() {
     watchdog("timeouts_within_slack", || {
-        let check = |ctx: &str| {
+        everywhere(|ctx| {
             let ms = Duration::from_millis;
             for cap in [0, 1, 3] {
                 let (tx, rx) = goro::chan::<u64>(cap);
@@ -714,10 +605,7 @@ fn timeouts_within_slack() {
                 assert_eq!(receiver.join().unwrap(), Ok(0));
                 assert_eq!(rx.try_iter().count(), cap);
             }
-        };
-        runtime(1).run(move || check("procs(1)"));
-        runtime(2).run(move || check("procs(2)"));
-        check("plain thread");
+        });
     });
 }
 
@@ -726,11 +614,9 @@ fn timeouts_within_slack() {
 /// Exactly the values whose send reported `Ok` arrive, each once, in order.
 #[test]
 fn timeouts_racing_deliveries_lose_and_duplicate_nothing() {
-    let report = SeedReport::new("timeouts_racing_deliveries_lose_and_duplicate_nothing");
-    let seed = report.seed;
-    watchdog(
+    seeded(
         "timeouts_racing_deliveries_lose_and_duplicate_nothing",
-        move || {
+        |seed| {
             for procs in [1, 2] {
                 for cap in [0, 1, 4] {
                     runtime(procs).run(move || {
@@ -869,80 +755,75 @@ fn iterators() {
 /// exactly once (sum, count and a duplicate check), on one and two Ps.
 #[test]
 fn mpmc_every_capacity_delivers_each_value_once() {
-    let report = SeedReport::new("mpmc_every_capacity_delivers_each_value_once");
-    let seed = report.seed;
-    watchdog("mpmc_every_capacity_delivers_each_value_once", move || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                for cap in CAPS {
-                    const P: u64 = 4;
-                    const C: u64 = 3;
-                    const N: u64 = 5_000;
-                    let (tx, rx) = goro::chan::<u64>(cap);
-                    let producers: Vec<_> = (0..P)
-                        .map(|p| {
-                            let tx = tx.clone();
-                            let mut rng = Rng::new(seed ^ p ^ ((cap as u64) << 16));
-                            goro::go(move || {
-                                for i in 0..N {
-                                    yield_times(rng.below(2));
-                                    tx.send(p * N + i).unwrap();
-                                }
-                            })
+    seeded("mpmc_every_capacity_delivers_each_value_once", |seed| {
+        on_one_and_two_procs(move |procs| {
+            for cap in CAPS {
+                const P: u64 = 4;
+                const C: u64 = 3;
+                const N: u64 = 5_000;
+                let (tx, rx) = goro::chan::<u64>(cap);
+                let producers: Vec<_> = (0..P)
+                    .map(|p| {
+                        let tx = tx.clone();
+                        let mut rng = Rng::new(seed ^ p ^ ((cap as u64) << 16));
+                        goro::go(move || {
+                            for i in 0..N {
+                                yield_times(rng.below(2));
+                                tx.send(p * N + i).unwrap();
+                            }
                         })
-                        .collect();
-                    drop(tx);
-                    let consumers: Vec<_> = (0..C)
-                        .map(|c| {
-                            let rx = rx.clone();
-                            let mut rng = Rng::new(!seed ^ c);
-                            goro::go(move || {
-                                let mut got = Vec::new();
-                                loop {
-                                    yield_times(rng.below(2));
-                                    let r = if rng.one_in(4) {
-                                        match rx.try_recv() {
-                                            Err(TryRecvError::Empty) => continue,
-                                            Err(TryRecvError::Closed) => break,
-                                            Ok(v) => v,
-                                        }
-                                    } else {
-                                        match rx.recv() {
-                                            Ok(v) => v,
-                                            Err(RecvError) => break,
-                                        }
-                                    };
-                                    got.push(r);
-                                }
-                                got
-                            })
+                    })
+                    .collect();
+                drop(tx);
+                let consumers: Vec<_> = (0..C)
+                    .map(|c| {
+                        let rx = rx.clone();
+                        let mut rng = Rng::new(!seed ^ c);
+                        goro::go(move || {
+                            let mut got = Vec::new();
+                            loop {
+                                yield_times(rng.below(2));
+                                let r = if rng.one_in(4) {
+                                    match rx.try_recv() {
+                                        Err(TryRecvError::Empty) => continue,
+                                        Err(TryRecvError::Closed) => break,
+                                        Ok(v) => v,
+                                    }
+                                } else {
+                                    match rx.recv() {
+                                        Ok(v) => v,
+                                        Err(RecvError) => break,
+                                    }
+                                };
+                                got.push(r);
+                            }
+                            got
                         })
-                        .collect();
-                    for p in producers {
-                        p.join().unwrap();
-                    }
-                    let mut all: Vec<u64> = Vec::new();
-                    for c in consumers {
-                        let got = c.join().unwrap();
-                        // Each producer's values reach each consumer in order.
-                        for p in 0..P {
-                            let mine: Vec<u64> =
-                                got.iter().copied().filter(|v| v / N == p).collect();
-                            assert!(mine.windows(2).all(|w| w[0] < w[1]), "per-producer order");
-                        }
-                        all.extend(got);
-                    }
-                    assert_eq!(all.len() as u64, P * N, "procs({procs}) cap {cap}: count");
-                    let unique: HashSet<u64> = all.iter().copied().collect();
-                    assert_eq!(
-                        unique.len() as u64,
-                        P * N,
-                        "procs({procs}) cap {cap}: duplicates"
-                    );
-                    assert_eq!(all.iter().sum::<u64>(), (0..P * N).sum::<u64>());
+                    })
+                    .collect();
+                for p in producers {
+                    p.join().unwrap();
                 }
-            });
-        }
+                let mut all: Vec<u64> = Vec::new();
+                for c in consumers {
+                    let got = c.join().unwrap();
+                    // Each producer's values reach each consumer in order.
+                    for p in 0..P {
+                        let mine: Vec<u64> = got.iter().copied().filter(|v| v / N == p).collect();
+                        assert!(mine.windows(2).all(|w| w[0] < w[1]), "per-producer order");
+                    }
+                    all.extend(got);
+                }
+                assert_eq!(all.len() as u64, P * N, "procs({procs}) cap {cap}: count");
+                let unique: HashSet<u64> = all.iter().copied().collect();
+                assert_eq!(
+                    unique.len() as u64,
+                    P * N,
+                    "procs({procs}) cap {cap}: duplicates"
+                );
+                assert_eq!(all.iter().sum::<u64>(), (0..P * N).sum::<u64>());
+            }
+        });
     });
 }
 
@@ -950,9 +831,7 @@ fn mpmc_every_capacity_delivers_each_value_once() {
 /// goroutine is slow, and the goroutine parks when the thread is slow).
 #[test]
 fn plain_thread_sends_to_goroutine() {
-    let report = SeedReport::new("plain_thread_sends_to_goroutine");
-    let seed = report.seed;
-    watchdog("plain_thread_sends_to_goroutine", move || {
+    seeded("plain_thread_sends_to_goroutine", |seed| {
         for procs in [1, 2] {
             for cap in [0, 1, 16] {
                 let (tx, rx) = goro::chan::<u64>(cap);
@@ -1077,45 +956,39 @@ fn plain_threads_without_goroutines() {
 #[test]
 fn values_are_dropped_exactly_once() {
     watchdog("values_are_dropped_exactly_once", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                let token = Arc::new(());
-                for cap in [0, 1, 4] {
-                    let (tx, rx) = goro::chan::<Arc<()>>(cap);
-                    for _ in 0..cap {
-                        tx.send(token.clone()).unwrap();
-                    }
-                    // Timed-out and failed sends give the value back.
-                    let back = tx.send_timeout(token.clone(), Duration::from_millis(1));
-                    drop(back);
-                    let back = tx.try_send(token.clone());
-                    drop(back);
-                    // Parked senders released by close hand their value back.
-                    let names: Vec<_> = (0..3).map(|_| unique_name("arc-sender")).collect();
-                    let hs: Vec<_> = names
-                        .iter()
-                        .map(|name| {
-                            let (tx, v) = (tx.clone(), token.clone());
-                            let h = go_named(name, move || tx.send(v).is_err());
-                            wait_parked(name, "chan send");
-                            h
-                        })
-                        .collect();
-                    assert_eq!(Arc::strong_count(&token), 1 + cap + 3);
-                    tx.close();
-                    for h in hs {
-                        assert!(h.join().unwrap());
-                    }
-                    assert_eq!(Arc::strong_count(&token), 1 + cap);
-                    if cap > 0 {
-                        drop(rx.recv().unwrap());
-                    }
-                    // Dropping the channel drops what is still buffered.
-                    drop((tx, rx));
-                    assert_eq!(Arc::strong_count(&token), 1, "cap {cap}");
+        on_one_and_two_procs(move |_| {
+            let token = Arc::new(());
+            for cap in [0, 1, 4] {
+                let (tx, rx) = goro::chan::<Arc<()>>(cap);
+                for _ in 0..cap {
+                    tx.send(token.clone()).unwrap();
                 }
-            });
-        }
+                // Timed-out and failed sends give the value back.
+                let back = tx.send_timeout(token.clone(), Duration::from_millis(1));
+                drop(back);
+                let back = tx.try_send(token.clone());
+                drop(back);
+                // Parked senders released by close hand their value back.
+                let hs: Vec<_> = (0..3)
+                    .map(|_| {
+                        let (tx, v) = (tx.clone(), token.clone());
+                        go_parked("arc-sender", "chan send", move || tx.send(v).is_err())
+                    })
+                    .collect();
+                assert_eq!(Arc::strong_count(&token), 1 + cap + 3);
+                tx.close();
+                for h in hs {
+                    assert!(h.join().unwrap());
+                }
+                assert_eq!(Arc::strong_count(&token), 1 + cap);
+                if cap > 0 {
+                    drop(rx.recv().unwrap());
+                }
+                // Dropping the channel drops what is still buffered.
+                drop((tx, rx));
+                assert_eq!(Arc::strong_count(&token), 1, "cap {cap}");
+            }
+        });
     });
 }
 
@@ -1220,12 +1093,10 @@ fn yield_loop_does_not_starve_a_goroutine_woken_by_a_plain_thread() {
             let thread = runtime(1).run(|| {
                 let (wake_tx, wake_rx) = goro::chan::<()>(0);
                 let (done_tx, done_rx) = goro::chan::<()>(1);
-                let name = unique_name("woken-by-thread");
-                go_named(&name, move || {
+                go_parked("woken-by-thread", "chan receive", move || {
                     wake_rx.recv().unwrap();
                     let _ = done_tx.send(());
                 });
-                wait_parked(&name, "chan receive");
                 // No timer is pending; the plain thread's send readies the
                 // goroutine from outside the runtime.
                 let thread = std::thread::spawn(move || wake_tx.send(()).unwrap());

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{runtime, spin_for, watchdog, yield_times, Rng, SeedReport};
+use common::{runtime, seeded, spin_for, yield_times, Rng};
 use goro::chan::{RecvError, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 use goro::sync::WaitGroup;
 use goro::{Receiver, Select, Selected, Sender};
@@ -337,12 +337,9 @@ fn round(procs: usize, seed: u64) -> (u64, u64, usize) {
 
 #[test]
 fn mixed_senders_receivers_selects_and_closes_deliver_every_value_once() {
-    let report =
-        SeedReport::new("mixed_senders_receivers_selects_and_closes_deliver_every_value_once");
-    let seed = report.seed;
-    watchdog(
+    seeded(
         "mixed_senders_receivers_selects_and_closes_deliver_every_value_once",
-        move || {
+        |seed| {
             let start = Instant::now();
             for r in 0..10u64 {
                 for procs in [1, 2] {

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{child_role, run_child, runtime, watchdog, yield_times, Rng, SeedReport};
+use common::{
+    assert_took, run_in_child, runtime, seeded_on, serial, watchdog, yield_times, Rng, SLACK,
+};
 use goro::chan::TryRecvError;
 use goro::context::{self, CancelHandle, Context, ContextError};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -45,16 +47,6 @@ static ALLOCATOR: CountingAlloc = CountingAlloc;
 fn net_bytes() -> isize {
     NET_BYTES.with(Cell::get)
 }
-
-/// Latency-sensitive tests take this lock so they do not share the
-/// (possibly small) machine with each other.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Slack allowed past a deadline.
-const SLACK: Duration = Duration::from_millis(200);
 
 /// True if `ctx.done()` is closed right now.
 fn is_done(ctx: &Context) -> bool {
@@ -99,52 +91,47 @@ fn background_is_never_done() {
 /// the goroutine's arrival in the select.
 #[test]
 fn cancel_wakes_goroutine_parked_in_select() {
-    let report = SeedReport::new("cancel_wakes_goroutine_parked_in_select");
-    let seed = report.seed;
-    watchdog("cancel_wakes_goroutine_parked_in_select", move || {
-        runtime(2).run(move || {
-            let mut rng = Rng::new(seed);
-            for i in 0..1_000 {
-                let (ctx, cancel) = context::with_cancel(&Context::background());
-                let (_work_tx, work_rx) = goro::chan::<u32>(0);
-                let waiters: Vec<_> = (0..3)
-                    .map(|_| {
-                        let (ctx, work_rx) = (ctx.clone(), work_rx.clone());
-                        goro::go(move || {
-                            let via = goro::select! {
-                                recv(work_rx) -> _ => "work",
-                                recv(ctx.done()) -> msg => {
-                                    assert!(msg.is_err(), "done() carries no values");
-                                    "done"
-                                },
-                            };
-                            (via, ctx.err())
-                        })
+    seeded_on(2, "cancel_wakes_goroutine_parked_in_select", |seed| {
+        let mut rng = Rng::new(seed);
+        for i in 0..1_000 {
+            let (ctx, cancel) = context::with_cancel(&Context::background());
+            let (_work_tx, work_rx) = goro::chan::<u32>(0);
+            let waiters: Vec<_> = (0..3)
+                .map(|_| {
+                    let (ctx, work_rx) = (ctx.clone(), work_rx.clone());
+                    goro::go(move || {
+                        let via = goro::select! {
+                            recv(work_rx) -> _ => "work",
+                            recv(ctx.done()) -> msg => {
+                                assert!(msg.is_err(), "done() carries no values");
+                                "done"
+                            },
+                        };
+                        (via, ctx.err())
                     })
-                    .collect();
-                // Usually the waiters are parked by now; sometimes not yet.
-                match rng.below(3) {
-                    0 => {}
-                    1 => yield_times(rng.below(5)),
-                    _ => goro::time::sleep(Duration::from_micros(rng.below(500))),
-                }
-                // Cancel from this goroutine or from a plain thread.
-                if i % 4 == 3 {
-                    std::thread::spawn(move || cancel.cancel()).join().unwrap();
-                } else {
-                    cancel.cancel();
-                    drop(cancel);
-                }
-                for w in waiters {
-                    let (via, err) = w.join().unwrap();
-                    assert_eq!(via, "done", "iteration {i}");
-                    assert_eq!(err, Some(ContextError::Canceled), "iteration {i}");
-                }
-                assert_cancelled(&ctx, ContextError::Canceled, "ctx");
+                })
+                .collect();
+            // Usually the waiters are parked by now; sometimes not yet.
+            match rng.below(3) {
+                0 => {}
+                1 => yield_times(rng.below(5)),
+                _ => goro::time::sleep(Duration::from_micros(rng.below(500))),
             }
-        });
+            // Cancel from this goroutine or from a plain thread.
+            if i % 4 == 3 {
+                std::thread::spawn(move || cancel.cancel()).join().unwrap();
+            } else {
+                cancel.cancel();
+                drop(cancel);
+            }
+            for w in waiters {
+                let (via, err) = w.join().unwrap();
+                assert_eq!(via, "done", "iteration {i}");
+                assert_eq!(err, Some(ContextError::Canceled), "iteration {i}");
+            }
+            assert_cancelled(&ctx, ContextError::Canceled, "ctx");
+        }
     });
-    drop(report);
 }
 
 /// A goroutine blocked in a plain `recv()` on `done()` wakes on cancel;
@@ -191,11 +178,7 @@ fn timeout_fires_within_slack() {
             };
             let took = start.elapsed();
             assert!(fired, "done() did not close within 5 s");
-            assert!(took >= Duration::from_millis(30), "fired early: {took:?}");
-            assert!(
-                took < Duration::from_millis(30) + SLACK,
-                "fired late: {took:?}"
-            );
+            assert_took("with_timeout(30ms)", took, Duration::from_millis(30));
             assert!(Instant::now() >= deadline);
             assert_cancelled(&ctx, ContextError::DeadlineExceeded, "after the deadline");
 
@@ -204,11 +187,10 @@ fn timeout_fires_within_slack() {
             let (ctx, _cancel) =
                 context::with_deadline(&Context::background(), start + Duration::from_millis(40));
             assert!(ctx.done().recv().is_err());
-            let took = start.elapsed();
-            assert!(took >= Duration::from_millis(40), "fired early: {took:?}");
-            assert!(
-                took < Duration::from_millis(40) + SLACK,
-                "fired late: {took:?}"
+            assert_took(
+                "with_deadline(40ms)",
+                start.elapsed(),
+                Duration::from_millis(40),
             );
             assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
         });
@@ -219,35 +201,29 @@ fn timeout_fires_within_slack() {
 /// them, no thread per timer).
 #[test]
 fn many_timeouts_fire_in_order() {
-    let report = SeedReport::new("many_timeouts_fire_in_order");
-    let seed = report.seed;
     let _serial = serial();
-    watchdog("many_timeouts_fire_in_order", move || {
-        runtime(2).run(move || {
-            let mut rng = Rng::new(seed);
-            let start = Instant::now();
-            let hs: Vec<_> = (0..200)
-                .map(|_| {
-                    let d = Duration::from_millis(5 + rng.below(60));
-                    goro::go(move || {
-                        let before = Instant::now();
-                        let (ctx, _cancel) = context::with_timeout(&Context::background(), d);
-                        assert!(ctx.done().recv().is_err());
-                        let took = before.elapsed();
-                        assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
-                        (d, took)
-                    })
+    seeded_on(2, "many_timeouts_fire_in_order", |seed| {
+        let mut rng = Rng::new(seed);
+        let start = Instant::now();
+        let hs: Vec<_> = (0..200)
+            .map(|_| {
+                let d = Duration::from_millis(5 + rng.below(60));
+                goro::go(move || {
+                    let before = Instant::now();
+                    let (ctx, _cancel) = context::with_timeout(&Context::background(), d);
+                    assert!(ctx.done().recv().is_err());
+                    let took = before.elapsed();
+                    assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+                    (d, took)
                 })
-                .collect();
-            for h in hs {
-                let (d, took) = h.join().unwrap();
-                assert!(took >= d, "fired early: {took:?} < {d:?}");
-                assert!(took < d + SLACK, "fired late: {took:?} for {d:?}");
-            }
-            assert!(start.elapsed() < Duration::from_secs(2));
-        });
+            })
+            .collect();
+        for h in hs {
+            let (d, took) = h.join().unwrap();
+            assert_took(&format!("with_timeout({d:?})"), took, d);
+        }
+        assert!(start.elapsed() < Duration::from_secs(2));
     });
-    drop(report);
 }
 
 /// A child's deadline is the earlier of its parent's and its own.
@@ -269,9 +245,11 @@ fn child_deadline_is_min_of_parent_and_own() {
             let v = context::with_value(&child, "k", Arc::new(1u8));
             assert_eq!(v.deadline(), parent.deadline());
             assert!(grandchild.done().recv().is_err());
-            let took = start.elapsed();
-            assert!(took >= Duration::from_millis(40), "early: {took:?}");
-            assert!(took < Duration::from_millis(40) + SLACK, "late: {took:?}");
+            assert_took(
+                "the parent's 40ms deadline",
+                start.elapsed(),
+                Duration::from_millis(40),
+            );
             // Cancellation reaches the nodes of the tree one after
             // another (the grandchild may be done a moment before its
             // sibling): wait for each, then check.
@@ -298,9 +276,11 @@ fn child_deadline_is_min_of_parent_and_own() {
             assert!(cd < pd);
             assert!(cd >= start + Duration::from_millis(30));
             assert!(child.done().recv().is_err());
-            let took = start.elapsed();
-            assert!(took >= Duration::from_millis(30), "early: {took:?}");
-            assert!(took < Duration::from_millis(30) + SLACK, "late: {took:?}");
+            assert_took(
+                "the child's 30ms deadline",
+                start.elapsed(),
+                Duration::from_millis(30),
+            );
             assert_cancelled(&child, ContextError::DeadlineExceeded, "child");
             assert_active(&parent, "parent of an expired child");
 
@@ -565,57 +545,47 @@ fn values_are_found_through_the_chain() {
 /// up cancelled: none is adopted after the parent's children were taken.
 #[test]
 fn children_created_while_parent_is_cancelled_are_cancelled() {
-    let report = SeedReport::new("children_created_while_parent_is_cancelled_are_cancelled");
-    let seed = report.seed;
-    watchdog(
+    seeded_on(
+        2,
         "children_created_while_parent_is_cancelled_are_cancelled",
-        move || {
-            runtime(2).run(move || {
-                let mut rng = Rng::new(seed);
-                for _ in 0..500 {
-                    let (parent, cancel) = context::with_cancel(&Context::background());
-                    let makers: Vec<_> = (0..3u64)
-                        .map(|m| {
-                            let parent = parent.clone();
-                            let mut rng = Rng::new(rng.next_u64() ^ m);
-                            goro::go(move || {
-                                let mut made = Vec::new();
-                                for k in 0..20 {
-                                    let made_one = match k % 3 {
-                                        0 => context::with_cancel(&parent),
-                                        1 => {
-                                            context::with_timeout(&parent, Duration::from_secs(60))
-                                        }
-                                        _ => {
-                                            let v = context::with_value(&parent, "k", Arc::new(k));
-                                            context::with_cancel(&v)
-                                        }
-                                    };
-                                    made.push(made_one);
-                                    yield_times(rng.below(2));
-                                }
-                                made
-                            })
+        |seed| {
+            let mut rng = Rng::new(seed);
+            for _ in 0..500 {
+                let (parent, cancel) = context::with_cancel(&Context::background());
+                let makers: Vec<_> = (0..3u64)
+                    .map(|m| {
+                        let parent = parent.clone();
+                        let mut rng = Rng::new(rng.next_u64() ^ m);
+                        goro::go(move || {
+                            let mut made = Vec::new();
+                            for k in 0..20 {
+                                let made_one = match k % 3 {
+                                    0 => context::with_cancel(&parent),
+                                    1 => context::with_timeout(&parent, Duration::from_secs(60)),
+                                    _ => {
+                                        let v = context::with_value(&parent, "k", Arc::new(k));
+                                        context::with_cancel(&v)
+                                    }
+                                };
+                                made.push(made_one);
+                                yield_times(rng.below(2));
+                            }
+                            made
                         })
-                        .collect();
-                    yield_times(rng.below(20));
-                    cancel.cancel();
-                    for m in makers {
-                        // Keep the handles alive (dropping them would cancel).
-                        let made = m.join().unwrap();
-                        for (ctx, _handle) in &made {
-                            assert_cancelled(
-                                ctx,
-                                ContextError::Canceled,
-                                "child made during cancel",
-                            );
-                        }
+                    })
+                    .collect();
+                yield_times(rng.below(20));
+                cancel.cancel();
+                for m in makers {
+                    // Keep the handles alive (dropping them would cancel).
+                    let made = m.join().unwrap();
+                    for (ctx, _handle) in &made {
+                        assert_cancelled(ctx, ContextError::Canceled, "child made during cancel");
                     }
                 }
-            });
+            }
         },
     );
-    drop(report);
 }
 
 /// N workers loop on `select! { recv(tasks), recv(ctx.done()) }` fed by a
@@ -696,34 +666,39 @@ fn worker_pool_stops_at_deadline() {
 /// started: the deadline still fires (a timer needs some M to run it).
 #[test]
 fn timeout_on_plain_thread_in_fresh_process() {
-    if child_role().as_deref() == Some("plain-thread-timeout") {
-        let start = Instant::now();
-        let (ctx, _h) = context::with_timeout(&Context::background(), Duration::from_millis(30));
-        let r = ctx.done().recv_timeout(Duration::from_secs(5));
-        let took = start.elapsed();
-        assert_eq!(
-            r,
-            Err(goro::chan::RecvTimeoutError::Closed),
-            "done() did not close"
-        );
-        assert!(took >= Duration::from_millis(30), "early: {took:?}");
-        assert!(took < Duration::from_millis(30) + SLACK, "late: {took:?}");
-        assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
-        // Cancel from the plain thread wakes a goroutine parked on done().
-        let (ctx, cancel) = context::with_cancel(&Context::background());
-        let c = ctx.clone();
-        let h = std::thread::spawn(move || goro::run(move || c.done().recv().is_err()));
-        std::thread::sleep(Duration::from_millis(10));
-        cancel.cancel();
-        assert!(h.join().unwrap());
-        println!("CHILD-OK");
-        return;
-    }
-    let out = run_child(
+    let Some(out) = run_in_child(
         "timeout_on_plain_thread_in_fresh_process",
         "plain-thread-timeout",
         &[],
-    );
+        || {
+            let start = Instant::now();
+            let (ctx, _h) =
+                context::with_timeout(&Context::background(), Duration::from_millis(30));
+            let r = ctx.done().recv_timeout(Duration::from_secs(5));
+            let took = start.elapsed();
+            assert_eq!(
+                r,
+                Err(goro::chan::RecvTimeoutError::Closed),
+                "done() did not close"
+            );
+            assert_took(
+                "with_timeout(30ms) on a plain thread",
+                took,
+                Duration::from_millis(30),
+            );
+            assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+            // Cancel from the plain thread wakes a goroutine parked on done().
+            let (ctx, cancel) = context::with_cancel(&Context::background());
+            let c = ctx.clone();
+            let h = std::thread::spawn(move || goro::run(move || c.done().recv().is_err()));
+            std::thread::sleep(Duration::from_millis(10));
+            cancel.cancel();
+            assert!(h.join().unwrap());
+            println!("CHILD-OK");
+        },
+    ) else {
+        return;
+    };
     assert!(
         out.status.success() && out.stdout.contains("CHILD-OK"),
         "{}",

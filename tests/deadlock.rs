@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{child_role, run_child, watchdog};
+use common::run_in_child;
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
@@ -28,13 +28,14 @@ fn deadlocked_program() {
 #[test]
 fn deadlock_is_reported_and_aborts_on_request() {
     const TEST: &str = "deadlock_is_reported_and_aborts_on_request";
-    if child_role().as_deref() == Some("deadlock") {
-        deadlocked_program();
+    let Some(out) = run_in_child(
+        TEST,
+        "deadlock",
+        &[("GORO_DEADLOCK", "abort")],
+        deadlocked_program,
+    ) else {
         return;
-    }
-    let out = watchdog(TEST, || {
-        run_child(TEST, "deadlock", &[("GORO_DEADLOCK", "abort")])
-    });
+    };
     assert_eq!(
         out.status.signal(),
         Some(libc_sigabrt()),
@@ -60,7 +61,7 @@ fn deadlock_is_reported_and_aborts_on_request() {
 #[test]
 fn waiting_on_a_plain_thread_is_not_aborted() {
     const TEST: &str = "waiting_on_a_plain_thread_is_not_aborted";
-    if child_role().as_deref() == Some("thread") {
+    let Some(out) = run_in_child(TEST, "thread", &[], || {
         let (tx, rx) = goro::chan::<u32>(0);
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(1500));
@@ -69,9 +70,9 @@ fn waiting_on_a_plain_thread_is_not_aborted() {
         let got = goro::run(move || rx.recv().unwrap());
         t.join().unwrap();
         println!("child got {got}");
+    }) else {
         return;
-    }
-    let out = watchdog(TEST, || run_child(TEST, "thread", &[]));
+    };
     assert!(out.status.success(), "{}", out.describe());
     assert!(out.stdout.contains("child got 7"), "{}", out.describe());
     // Without GORO_DEADLOCK=abort the report is only a warning.

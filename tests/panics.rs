@@ -4,9 +4,7 @@
 
 mod common;
 
-use common::{
-    child_role, eventually, run_child, runtime, watchdog, watchdog_for, yield_times, ChildOutput,
-};
+use common::{eventually, run_in_child, runtime, watchdog, watchdog_for, yield_times};
 use goro::sync::WaitGroup;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -203,8 +201,20 @@ goro::local! {
 /// A destructor that panics outside user code — the runtime drops it — may
 /// end the process loudly (std aborts for thread-locals and for unjoined
 /// thread results) or be survived, but must not silently wedge the runtime.
-/// The child proves the runtime still works, under a 5 s watchdog of its own.
-fn assert_survived_or_aborted(out: &ChildOutput, what: &str) {
+/// A child of `test` has `provoke` such a panic (`what`) on a one-P runtime,
+/// then proves the runtime still works, under a 5 s watchdog of its own.
+fn survived_or_aborted(test: &'static str, what: &str, provoke: fn(&goro::Runtime)) {
+    let Some(out) = run_in_child(test, "drop-panic", &[], || {
+        watchdog_for(test, Duration::from_secs(5), move || {
+            let rt = runtime(1);
+            provoke(&rt);
+            std::thread::sleep(Duration::from_millis(100));
+            assert_eq!(rt.run(|| goro::go(|| 3).join().unwrap()), 3);
+            println!("child: runtime still works");
+        });
+    }) else {
+        return;
+    };
     if out.status.success() {
         assert!(
             out.stdout.contains("child: runtime still works"),
@@ -225,20 +235,14 @@ fn assert_survived_or_aborted(out: &ChildOutput, what: &str) {
 /// goroutine exit) does not leave a one-P runtime unable to run goroutines.
 #[test]
 fn panicking_local_destructor_does_not_wedge_runtime() {
-    const TEST: &str = "panicking_local_destructor_does_not_wedge_runtime";
-    if child_role().as_deref() == Some("local-drop-panic") {
-        watchdog_for(TEST, Duration::from_secs(5), || {
-            let rt = runtime(1);
+    survived_or_aborted(
+        "panicking_local_destructor_does_not_wedge_runtime",
+        "a goroutine-local destructor panicked",
+        |rt| {
             let joined = rt.run(|| goro::go(|| PANICKY.with(|_| ())).join());
             println!("child: join returned {:?}", joined.is_ok());
-            std::thread::sleep(Duration::from_millis(100));
-            assert_eq!(rt.run(|| goro::go(|| 3).join().unwrap()), 3);
-            println!("child: runtime still works");
-        });
-        return;
-    }
-    let out = watchdog(TEST, || run_child(TEST, "local-drop-panic", &[]));
-    assert_survived_or_aborted(&out, "a goroutine-local destructor panicked");
+        },
+    );
 }
 
 /// A detached goroutine whose return value panics when the runtime drops it
@@ -246,10 +250,10 @@ fn panicking_local_destructor_does_not_wedge_runtime() {
 /// goroutines.
 #[test]
 fn panicking_drop_of_unjoined_result_does_not_wedge_runtime() {
-    const TEST: &str = "panicking_drop_of_unjoined_result_does_not_wedge_runtime";
-    if child_role().as_deref() == Some("result-drop-panic") {
-        watchdog_for(TEST, Duration::from_secs(5), || {
-            let rt = runtime(1);
+    survived_or_aborted(
+        "panicking_drop_of_unjoined_result_does_not_wedge_runtime",
+        "an unjoined goroutine's result panicked on drop",
+        |rt| {
             rt.run(|| {
                 let gate = WaitGroup::new();
                 gate.add(1);
@@ -260,12 +264,6 @@ fn panicking_drop_of_unjoined_result_does_not_wedge_runtime() {
                 }));
                 gate.done();
             });
-            std::thread::sleep(Duration::from_millis(100));
-            assert_eq!(rt.run(|| goro::go(|| 3).join().unwrap()), 3);
-            println!("child: runtime still works");
-        });
-        return;
-    }
-    let out = watchdog(TEST, || run_child(TEST, "result-drop-panic", &[]));
-    assert_survived_or_aborted(&out, "an unjoined goroutine's result panicked on drop");
+        },
+    );
 }

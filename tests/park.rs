@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{eventually, runtime, spin_for, watchdog, yield_times, Rng, SeedReport};
+use common::{
+    eventually, on_one_and_two_procs, panic_text, runtime, seeded, seeded_on, spin_for, watchdog,
+    yield_times, Rng,
+};
 use goro::sync::WaitGroup;
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
@@ -15,28 +18,24 @@ use std::time::Duration;
 /// parked), on one and on two Ps.
 #[test]
 fn spawn_join_race() {
-    let report = SeedReport::new("spawn_join_race");
-    let seed = report.seed;
-    watchdog("spawn_join_race", move || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                let mut rng = Rng::new(seed ^ procs as u64);
-                for i in 0..10_000u64 {
-                    let child_yields = rng.below(4);
-                    let child_spin = rng.one_in(16);
-                    let parent_yields = rng.below(4);
-                    let h = goro::go(move || {
-                        yield_times(child_yields);
-                        if child_spin {
-                            spin_for(Duration::from_micros(20));
-                        }
-                        i
-                    });
-                    yield_times(parent_yields);
-                    assert_eq!(h.join().unwrap(), i, "procs({procs}) iteration {i}");
-                }
-            });
-        }
+    seeded("spawn_join_race", |seed| {
+        on_one_and_two_procs(move |procs| {
+            let mut rng = Rng::new(seed ^ procs as u64);
+            for i in 0..10_000u64 {
+                let child_yields = rng.below(4);
+                let child_spin = rng.one_in(16);
+                let parent_yields = rng.below(4);
+                let h = goro::go(move || {
+                    yield_times(child_yields);
+                    if child_spin {
+                        spin_for(Duration::from_micros(20));
+                    }
+                    i
+                });
+                yield_times(parent_yields);
+                assert_eq!(h.join().unwrap(), i, "procs({procs}) iteration {i}");
+            }
+        });
     });
 }
 
@@ -44,30 +43,26 @@ fn spawn_join_race() {
 /// through a WaitGroup and a join) races correctly with the join itself.
 #[test]
 fn join_of_goroutine_woken_by_another() {
-    let report = SeedReport::new("join_of_goroutine_woken_by_another");
-    let seed = report.seed;
-    watchdog("join_of_goroutine_woken_by_another", move || {
-        runtime(2).run(move || {
-            let mut rng = Rng::new(seed);
-            for i in 0..5_000u64 {
-                let (y1, y2, y3) = (rng.below(3), rng.below(3), rng.below(3));
-                let gate = WaitGroup::new();
-                gate.add(1);
-                let g = gate.clone();
-                let waiter = goro::go(move || {
-                    yield_times(y1);
-                    g.wait();
-                    i
-                });
-                let opener = goro::go(move || {
-                    yield_times(y2);
-                    gate.done();
-                });
-                yield_times(y3);
-                assert_eq!(waiter.join().unwrap(), i);
-                opener.join().unwrap();
-            }
-        });
+    seeded_on(2, "join_of_goroutine_woken_by_another", |seed| {
+        let mut rng = Rng::new(seed);
+        for i in 0..5_000u64 {
+            let (y1, y2, y3) = (rng.below(3), rng.below(3), rng.below(3));
+            let gate = WaitGroup::new();
+            gate.add(1);
+            let g = gate.clone();
+            let waiter = goro::go(move || {
+                yield_times(y1);
+                g.wait();
+                i
+            });
+            let opener = goro::go(move || {
+                yield_times(y2);
+                gate.done();
+            });
+            yield_times(y3);
+            assert_eq!(waiter.join().unwrap(), i);
+            opener.join().unwrap();
+        }
     });
 }
 
@@ -82,9 +77,7 @@ fn waitgroup_many_waiters_and_doners() {
     const THREAD_DONERS: usize = 4;
     const DONES_PER_THREAD: usize = 25;
     const TOTAL: usize = GOROUTINE_DONES + THREAD_DONERS * DONES_PER_THREAD;
-    let report = SeedReport::new("waitgroup_many_waiters_and_doners");
-    let seed = report.seed;
-    watchdog("waitgroup_many_waiters_and_doners", move || {
+    seeded("waitgroup_many_waiters_and_doners", |seed| {
         let rt = Arc::new(runtime(2));
         let mut rng = Rng::new(seed);
         for iteration in 0..40 {
@@ -218,12 +211,7 @@ fn waitgroup_negative_counter_panics() {
     watchdog("waitgroup_negative_counter_panics", || {
         let wg = WaitGroup::new();
         let payload = catch_unwind(|| wg.done()).unwrap_err();
-        let msg = payload
-            .downcast_ref::<&str>()
-            .copied()
-            .or(payload.downcast_ref::<String>().map(String::as_str))
-            .unwrap_or_default()
-            .to_owned();
+        let msg = panic_text(&*payload);
         assert!(msg.contains("negative WaitGroup counter"), "{msg:?}");
 
         let e = runtime(1)
@@ -289,9 +277,7 @@ fn tree(seed: u64, depth: u32, concurrent: bool) -> u64 {
 /// yields count every node exactly once on 1, 2 and 3 Ps.
 #[test]
 fn random_fork_join_trees() {
-    let report = SeedReport::new("random_fork_join_trees");
-    let seed = report.seed;
-    watchdog("random_fork_join_trees", move || {
+    seeded("random_fork_join_trees", |seed| {
         let mut rng = Rng::new(seed);
         for procs in 1..=3 {
             let rt = runtime(procs);

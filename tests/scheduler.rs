@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{child_role, run_child, runtime, spin_for, watchdog, yield_times, Rng, SeedReport};
+use common::{run_in_child, runtime, seeded, spin_for, watchdog, yield_times, Rng};
 use goro::sync::WaitGroup;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
@@ -184,14 +184,12 @@ fn program(seed: u64) -> (u64, u64, u64) {
 /// The same program gives the same (correct) results on one and on two Ps.
 #[test]
 fn same_results_on_one_and_two_procs() {
-    let report = SeedReport::new("same_results_on_one_and_two_procs");
-    let seed = report.seed;
-    let results = watchdog("same_results_on_one_and_two_procs", move || {
-        [1, 2].map(|procs| runtime(procs).run(move || program(seed)))
+    seeded("same_results_on_one_and_two_procs", |seed| {
+        let results = [1, 2].map(|procs| runtime(procs).run(move || program(seed)));
+        assert_eq!(results[0], results[1], "procs(1) vs procs(2)");
+        assert_eq!(results[0].0, 17711, "fib(22)");
+        assert_eq!(results[0].2, (0..1000u64).map(|i| i * i).sum::<u64>());
     });
-    assert_eq!(results[0], results[1], "procs(1) vs procs(2)");
-    assert_eq!(results[0].0, 17711, "fib(22)");
-    assert_eq!(results[0].2, (0..1000u64).map(|i| i * i).sum::<u64>());
 }
 
 /// On one P, two goroutines that keep waking each other (each wake-up puts
@@ -297,9 +295,7 @@ fn spawn_from_plain_thread_runs_on_default_runtime() {
 /// by the goroutine).
 #[test]
 fn join_goroutine_from_plain_thread() {
-    let report = SeedReport::new("join_goroutine_from_plain_thread");
-    let seed = report.seed;
-    watchdog("join_goroutine_from_plain_thread", move || {
+    seeded("join_goroutine_from_plain_thread", |seed| {
         let rt = runtime(2);
         let mut rng = Rng::new(seed);
         for i in 0..500u64 {
@@ -326,9 +322,7 @@ fn join_goroutine_from_plain_thread() {
 /// whichever finishes first), and each goroutine runs on its own runtime.
 #[test]
 fn join_across_runtimes() {
-    let report = SeedReport::new("join_across_runtimes");
-    let seed = report.seed;
-    watchdog("join_across_runtimes", move || {
+    seeded("join_across_runtimes", |seed| {
         let rts = [runtime(1), runtime(2)];
         let mut rng = Rng::new(seed);
         for i in 0..500u64 {
@@ -368,7 +362,7 @@ fn join_across_runtimes() {
 fn dropped_runtimes_stop_their_threads() {
     const TEST: &str = "dropped_runtimes_stop_their_threads";
     let threads = || std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
-    if child_role().as_deref() == Some("drop-runtimes") {
+    let Some(out) = run_in_child(TEST, "drop-runtimes", &[], || {
         let before = threads();
         for i in 0..50u64 {
             let rt = runtime(2);
@@ -389,9 +383,9 @@ fn dropped_runtimes_stop_their_threads() {
             "threads of dropped runtimes are still alive"
         );
         println!("child: threads back to {before}");
+    }) else {
         return;
-    }
-    let out = watchdog(TEST, || run_child(TEST, "drop-runtimes", &[]));
+    };
     assert!(out.status.success(), "{}", out.describe());
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{runtime, watchdog, yield_times, Rng, SeedReport};
+use common::{panic_text, runtime, seeded, watchdog, yield_times, Rng};
 use goro::sync::WaitGroup;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::*};
@@ -47,9 +47,7 @@ fn scoped_goroutines_write_borrowed_mut_slices() {
 /// none is joined and they park and yield for random amounts of time.
 #[test]
 fn scope_returns_only_after_all_finished() {
-    let report = SeedReport::new("scope_returns_only_after_all_finished");
-    let seed = report.seed;
-    watchdog("scope_returns_only_after_all_finished", move || {
+    seeded("scope_returns_only_after_all_finished", |seed| {
         let rt = runtime(2);
         rt.run(move || {
             let mut rng = Rng::new(seed);
@@ -137,11 +135,7 @@ fn scoped_panics() {
                 20,
                 "scope panicked before all finished"
             );
-            let msg = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or(payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("<non-string payload>");
+            let msg = panic_text(&*payload);
             assert!(
                 msg.contains("a scoped goroutine panicked"),
                 "unexpected payload {msg:?}"

@@ -7,51 +7,15 @@
 
 mod common;
 
-use common::{eventually, runtime, spin_for, watchdog, yield_times, Rng, SeedReport};
+use common::{
+    assert_took, everywhere, go_parked, on_one_and_two_procs, runtime, seeded, spin_for, watchdog,
+    yield_times, Rng, SLACK,
+};
 use goro::chan::{RecvError, SendError, SendTimeoutError, TrySendError};
 use goro::{Receiver, Select, Selected, Sender};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How late a timed select may return, on a loaded 2-CPU machine.
-const SLACK: Duration = Duration::from_millis(200);
-
-fn unique_name(what: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("select-test-{what}-{}", NEXT.fetch_add(1, Relaxed))
-}
-
-fn go_named<T: Send + 'static>(
-    name: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> goro::JoinHandle<T> {
-    goro::Builder::new()
-        .name(name.to_string())
-        .spawn(f)
-        .expect("spawn a goroutine")
-}
-
-/// Waits until goroutine `name` is parked for `reason` (its waiters are
-/// queued by then).
-fn wait_parked(name: &str, reason: &str) {
-    let needle = format!("({name}) [{reason}]");
-    eventually(&format!("goroutine {name} is parked in {reason}"), || {
-        goro::dump().contains(&needle)
-    });
-}
-
-fn assert_took(what: &str, elapsed: Duration, want: Duration) {
-    assert!(
-        elapsed >= want,
-        "{what}: returned after {elapsed:?}, before its {want:?} timeout"
-    );
-    assert!(
-        elapsed < want + SLACK,
-        "{what}: returned after {elapsed:?}, more than {SLACK:?} after its {want:?} timeout"
-    );
-}
 
 /// Asserts that `counts` (how often each of k equally likely cases was
 /// chosen) is uniform: each count is within 6 standard deviations of
@@ -82,70 +46,62 @@ fn closed_receiver<T>() -> Receiver<T> {
 /// ready; `default` and `after` never win over a ready case.
 #[test]
 fn picks_the_ready_case() {
-    let report = SeedReport::new("picks_the_ready_case");
-    let seed = report.seed;
-    watchdog("picks_the_ready_case", move || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                let mut rng = Rng::new(seed);
-                let (ta, ra) = goro::chan::<u64>(1);
-                let (tb, rb) = goro::chan::<u64>(1);
-                let (tc, rc) = goro::chan::<u64>(1);
-                for round in 0..300 {
-                    let which = rng.below(3);
-                    [&ta, &tb, &tc][which as usize].send(round).unwrap();
-                    let got = match rng.below(3) {
-                        0 => goro::select! {
-                            recv(ra) -> v => (0, v),
-                            recv(rb) -> v => (1, v),
-                            recv(rc) -> v => (2, v),
-                        },
-                        1 => goro::select! {
-                            recv(ra) -> v => (0, v),
-                            recv(rb) -> v => (1, v),
-                            recv(rc) -> v => (2, v),
-                            default => panic!("default with a ready case"),
-                        },
-                        _ => goro::select! {
-                            recv(ra) -> v => (0, v),
-                            recv(rb) -> v => (1, v),
-                            recv(rc) -> v => (2, v),
-                            after(Duration::ZERO) => panic!("timeout with a ready case"),
-                        },
-                    };
-                    assert_eq!(got, (which, Ok(round)));
-                }
-                // A send case with room is ready; recv cases on empty channels are not.
-                let sent = goro::select! {
-                    recv(ra) -> _ => panic!("empty channel fired"),
-                    send(tb, 5) -> r => { r.unwrap(); "sent" },
-                    default => "default",
+    seeded("picks_the_ready_case", |seed| {
+        on_one_and_two_procs(move |_| {
+            let mut rng = Rng::new(seed);
+            let (ta, ra) = goro::chan::<u64>(1);
+            let (tb, rb) = goro::chan::<u64>(1);
+            let (tc, rc) = goro::chan::<u64>(1);
+            for round in 0..300 {
+                let which = rng.below(3);
+                [&ta, &tb, &tc][which as usize].send(round).unwrap();
+                let got = match rng.below(3) {
+                    0 => goro::select! {
+                        recv(ra) -> v => (0, v),
+                        recv(rb) -> v => (1, v),
+                        recv(rc) -> v => (2, v),
+                    },
+                    1 => goro::select! {
+                        recv(ra) -> v => (0, v),
+                        recv(rb) -> v => (1, v),
+                        recv(rc) -> v => (2, v),
+                        default => panic!("default with a ready case"),
+                    },
+                    _ => goro::select! {
+                        recv(ra) -> v => (0, v),
+                        recv(rb) -> v => (1, v),
+                        recv(rc) -> v => (2, v),
+                        after(Duration::ZERO) => panic!("timeout with a ready case"),
+                    },
                 };
-                assert_eq!(sent, "sent");
-                assert_eq!(rb.try_recv(), Ok(5));
-                // Unbuffered: a parked sender / receiver makes the case ready.
-                let (tx, rx) = goro::chan::<u64>(0);
-                let name = unique_name("parked-sender");
-                let tx2 = tx.clone();
-                let h = go_named(&name, move || tx2.send(11));
-                wait_parked(&name, "chan send");
-                let v = goro::select! {
-                    recv(rx) -> v => v,
-                    default => panic!("a parked sender is not ready"),
-                };
-                assert_eq!(v, Ok(11));
-                h.join().unwrap().unwrap();
-                let name = unique_name("parked-receiver");
-                let rx2 = rx.clone();
-                let h = go_named(&name, move || rx2.recv());
-                wait_parked(&name, "chan receive");
-                goro::select! {
-                    send(tx, 12) -> r => r.unwrap(),
-                    default => panic!("a parked receiver is not ready"),
-                }
-                assert_eq!(h.join().unwrap(), Ok(12));
-            });
-        }
+                assert_eq!(got, (which, Ok(round)));
+            }
+            // A send case with room is ready; recv cases on empty channels are not.
+            let sent = goro::select! {
+                recv(ra) -> _ => panic!("empty channel fired"),
+                send(tb, 5) -> r => { r.unwrap(); "sent" },
+                default => "default",
+            };
+            assert_eq!(sent, "sent");
+            assert_eq!(rb.try_recv(), Ok(5));
+            // Unbuffered: a parked sender / receiver makes the case ready.
+            let (tx, rx) = goro::chan::<u64>(0);
+            let tx2 = tx.clone();
+            let h = go_parked("parked-sender", "chan send", move || tx2.send(11));
+            let v = goro::select! {
+                recv(rx) -> v => v,
+                default => panic!("a parked sender is not ready"),
+            };
+            assert_eq!(v, Ok(11));
+            h.join().unwrap().unwrap();
+            let rx2 = rx.clone();
+            let h = go_parked("parked-receiver", "chan receive", move || rx2.recv());
+            goro::select! {
+                send(tx, 12) -> r => r.unwrap(),
+                default => panic!("a parked receiver is not ready"),
+            }
+            assert_eq!(h.join().unwrap(), Ok(12));
+        });
     });
 }
 
@@ -154,7 +110,7 @@ fn picks_the_ready_case() {
 #[test]
 fn default_when_nothing_is_ready() {
     watchdog("default_when_nothing_is_ready", || {
-        let check = || {
+        everywhere(|_| {
             let (_ta, ra) = goro::chan::<u64>(0);
             let (_tb, rb) = goro::chan::<u64>(3);
             let (tc, rc) = goro::chan::<Arc<()>>(1);
@@ -178,10 +134,7 @@ fn default_when_nothing_is_ready() {
             let x = goro::select! { recv(ra) -> _ => 1, default => { 2 } };
             let y = goro::select! { recv(ra) -> _ => { 1 } default => 3 };
             assert_eq!((x, y), (2, 3));
-        };
-        runtime(1).run(check);
-        runtime(2).run(check);
-        check();
+        });
     });
 }
 
@@ -192,7 +145,7 @@ fn default_when_nothing_is_ready() {
 #[test]
 fn after_fires_within_slack() {
     watchdog("after_fires_within_slack", || {
-        let check = |ctx: &'static str| {
+        everywhere(|ctx| {
             let ms = Duration::from_millis;
             let (tx, rx) = goro::chan::<u64>(0);
             let (full_tx, _full_rx) = goro::chan::<u64>(1);
@@ -221,10 +174,7 @@ fn after_fires_within_slack() {
             assert_eq!(r, Ok(3));
             assert!(t.elapsed() < ms(10) + SLACK, "{ctx}: late wake-up");
             sender.join().unwrap().unwrap();
-        };
-        runtime(1).run(move || check("procs(1)"));
-        runtime(2).run(move || check("procs(2)"));
-        check("plain thread");
+        });
     });
 }
 
@@ -235,7 +185,7 @@ fn after_fires_within_slack() {
 #[test]
 fn nil_cases_never_fire() {
     watchdog("nil_cases_never_fire", || {
-        let check = |ctx: &'static str| {
+        everywhere(|ctx| {
             let none_rx: Option<&Receiver<u64>> = None;
             let none_tx: Option<&Sender<u64>> = None;
             let owned_none: Option<Receiver<u64>> = None;
@@ -293,10 +243,7 @@ fn nil_cases_never_fire() {
             sel.recv(none_rx);
             sel.default_case();
             assert_eq!(sel.select(), Selected::Default);
-        };
-        runtime(1).run(move || check("procs(1)"));
-        runtime(2).run(move || check("procs(2)"));
-        check("plain thread");
+        });
     });
 }
 
@@ -306,12 +253,10 @@ fn nil_cases_never_fire() {
 #[test]
 fn all_nil_select_without_timeout_blocks() {
     watchdog("all_nil_select_without_timeout_blocks", || {
-        let name = unique_name("forever");
-        let h = go_named(&name, || {
+        let h = go_parked("forever", "select", || {
             let none: Option<&Receiver<u8>> = None;
             goro::select! { recv(none) -> _ => {} }
         });
-        wait_parked(&name, "select");
         std::thread::sleep(Duration::from_millis(30));
         assert!(!h.is_finished(), "a select on nil channels returned");
         // Detached: it stays parked, as a Go goroutine in `select {}` would.
@@ -326,86 +271,84 @@ fn all_nil_select_without_timeout_blocks() {
 #[test]
 fn fairness_among_ready_cases() {
     watchdog("fairness_among_ready_cases", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                const N: u64 = 10_000;
-                let (c0, c1, c2, c3) = (
-                    closed_receiver::<u8>(),
-                    closed_receiver::<u8>(),
-                    closed_receiver::<u8>(),
-                    closed_receiver::<u8>(),
-                );
-                let mut two = [0u64; 2];
-                for _ in 0..N {
-                    let i = goro::select! { recv(c0) -> _ => 0, recv(c1) -> _ => 1 };
-                    two[i] += 1;
-                }
-                assert_uniform(&format!("procs({procs}) two closed"), &two);
-                let share = two[0] as f64 / N as f64;
-                assert!((0.45..=0.55).contains(&share), "share {share}");
+        on_one_and_two_procs(move |procs| {
+            const N: u64 = 10_000;
+            let (c0, c1, c2, c3) = (
+                closed_receiver::<u8>(),
+                closed_receiver::<u8>(),
+                closed_receiver::<u8>(),
+                closed_receiver::<u8>(),
+            );
+            let mut two = [0u64; 2];
+            for _ in 0..N {
+                let i = goro::select! { recv(c0) -> _ => 0, recv(c1) -> _ => 1 };
+                two[i] += 1;
+            }
+            assert_uniform(&format!("procs({procs}) two closed"), &two);
+            let share = two[0] as f64 / N as f64;
+            assert!((0.45..=0.55).contains(&share), "share {share}");
 
-                let mut four = [0u64; 4];
-                for _ in 0..N {
-                    let i = goro::select! {
-                        recv(c0) -> _ => 0,
-                        recv(c1) -> _ => 1,
-                        recv(c2) -> _ => 2,
-                        recv(c3) -> _ => 3,
-                    };
-                    four[i] += 1;
-                }
-                assert_uniform(&format!("procs({procs}) four closed"), &four);
+            let mut four = [0u64; 4];
+            for _ in 0..N {
+                let i = goro::select! {
+                    recv(c0) -> _ => 0,
+                    recv(c1) -> _ => 1,
+                    recv(c2) -> _ => 2,
+                    recv(c3) -> _ => 3,
+                };
+                four[i] += 1;
+            }
+            assert_uniform(&format!("procs({procs}) four closed"), &four);
 
-                // Buffered channels kept non-empty.
-                let (ta, ra) = goro::chan::<u64>(4);
-                let (tb, rb) = goro::chan::<u64>(4);
-                ta.send(0).unwrap();
-                tb.send(0).unwrap();
-                let mut buffered = [0u64; 2];
-                for _ in 0..N {
-                    let i = goro::select! { recv(ra) -> _ => 0, recv(rb) -> _ => 1 };
-                    buffered[i] += 1;
-                    [&ta, &tb][i].send(0).unwrap();
-                }
-                assert_uniform(&format!("procs({procs}) buffered"), &buffered);
+            // Buffered channels kept non-empty.
+            let (ta, ra) = goro::chan::<u64>(4);
+            let (tb, rb) = goro::chan::<u64>(4);
+            ta.send(0).unwrap();
+            tb.send(0).unwrap();
+            let mut buffered = [0u64; 2];
+            for _ in 0..N {
+                let i = goro::select! { recv(ra) -> _ => 0, recv(rb) -> _ => 1 };
+                buffered[i] += 1;
+                [&ta, &tb][i].send(0).unwrap();
+            }
+            assert_uniform(&format!("procs({procs}) buffered"), &buffered);
 
-                // Send cases with room, and a send next to a receive.
-                let (sa, sa_rx) = goro::chan::<u64>(2);
-                let (sb, sb_rx) = goro::chan::<u64>(2);
-                let mut sends = [0u64; 2];
-                let mut mixed = [0u64; 2];
-                for _ in 0..N {
-                    let i = goro::select! { send(sa, 1) -> _ => 0, send(sb, 1) -> _ => 1 };
-                    sends[i] += 1;
-                    [&sa_rx, &sb_rx][i].recv().unwrap();
-                    let j = goro::select! { send(sa, 1) -> _ => 0, recv(c0) -> _ => 1 };
-                    mixed[j] += 1;
-                    if j == 0 {
-                        sa_rx.recv().unwrap();
+            // Send cases with room, and a send next to a receive.
+            let (sa, sa_rx) = goro::chan::<u64>(2);
+            let (sb, sb_rx) = goro::chan::<u64>(2);
+            let mut sends = [0u64; 2];
+            let mut mixed = [0u64; 2];
+            for _ in 0..N {
+                let i = goro::select! { send(sa, 1) -> _ => 0, send(sb, 1) -> _ => 1 };
+                sends[i] += 1;
+                [&sa_rx, &sb_rx][i].recv().unwrap();
+                let j = goro::select! { send(sa, 1) -> _ => 0, recv(c0) -> _ => 1 };
+                mixed[j] += 1;
+                if j == 0 {
+                    sa_rx.recv().unwrap();
+                }
+            }
+            assert_uniform(&format!("procs({procs}) send cases"), &sends);
+            assert_uniform(&format!("procs({procs}) send + recv"), &mixed);
+
+            // The dynamic Select.
+            let rxs = [&c0, &c1, &c2, &c3];
+            let mut dynamic = [0u64; 4];
+            for _ in 0..N {
+                let mut sel = Select::new();
+                for rx in rxs {
+                    sel.recv(rx);
+                }
+                match sel.select() {
+                    Selected::Recv { index, msg } => {
+                        assert_eq!(msg, Err(RecvError));
+                        dynamic[index] += 1;
                     }
+                    other => panic!("unexpected {other:?}"),
                 }
-                assert_uniform(&format!("procs({procs}) send cases"), &sends);
-                assert_uniform(&format!("procs({procs}) send + recv"), &mixed);
-
-                // The dynamic Select.
-                let rxs = [&c0, &c1, &c2, &c3];
-                let mut dynamic = [0u64; 4];
-                for _ in 0..N {
-                    let mut sel = Select::new();
-                    for rx in rxs {
-                        sel.recv(rx);
-                    }
-                    match sel.select() {
-                        Selected::Recv { index, msg } => {
-                            assert_eq!(msg, Err(RecvError));
-                            dynamic[index] += 1;
-                        }
-                        other => panic!("unexpected {other:?}"),
-                    }
-                }
-                assert_uniform(&format!("procs({procs}) dynamic"), &dynamic);
-            });
-        }
+            }
+            assert_uniform(&format!("procs({procs}) dynamic"), &dynamic);
+        });
     });
 }
 
@@ -415,94 +358,87 @@ fn fairness_among_ready_cases() {
 /// value whose send reported `Ok` is received exactly once, and no other.
 #[test]
 fn receiving_select_races_senders_without_loss_or_duplicates() {
-    let report = SeedReport::new("receiving_select_races_senders_without_loss_or_duplicates");
-    let seed = report.seed;
-    watchdog(
+    seeded(
         "receiving_select_races_senders_without_loss_or_duplicates",
-        move || {
-            for procs in [1, 2] {
-                runtime(procs).run(move || {
-                    let mut rng = Rng::new(seed ^ procs as u64);
-                    for iteration in 0..200u64 {
-                        let k = 2 + rng.below(3) as usize;
-                        let mut txs = Vec::new();
-                        let mut rxs: [Option<Receiver<u64>>; 4] = [None, None, None, None];
-                        for slot in rxs.iter_mut().take(k) {
-                            let (tx, rx) = goro::chan::<u64>(rng.below(3) as usize);
-                            txs.push(tx);
-                            *slot = Some(rx);
-                        }
-                        let txs = Arc::new(txs);
-                        const SENDERS: u64 = 3;
-                        const PER: u64 = 300;
-                        let senders: Vec<_> = (0..SENDERS)
-                            .map(|s| {
-                                let txs = txs.clone();
-                                let mut rng = Rng::new(rng.next_u64());
-                                goro::go(move || {
-                                    let mut ok = Vec::new();
-                                    for i in 0..PER {
-                                        let v = s * PER + i;
-                                        let tx = &txs[rng.below(txs.len() as u64) as usize];
-                                        yield_times(rng.below(2));
-                                        let sent = match rng.below(3) {
-                                            0 => tx
-                                                .send_timeout(
-                                                    v,
-                                                    Duration::from_micros(rng.below(50)),
-                                                )
-                                                .is_ok(),
-                                            1 => tx.try_send(v).is_ok(),
-                                            _ => tx.send(v).is_ok(),
-                                        };
-                                        if sent {
-                                            ok.push(v);
-                                        }
-                                    }
-                                    ok
-                                })
-                            })
-                            .collect();
-                        let closer = {
-                            let txs = txs.clone();
-                            goro::go(move || {
-                                let sent: Vec<Vec<u64>> =
-                                    senders.into_iter().map(|h| h.join().unwrap()).collect();
-                                for tx in txs.iter() {
-                                    assert!(tx.close());
-                                }
-                                sent
-                            })
-                        };
-                        drop(txs);
-                        let mut got = Vec::new();
-                        while rxs.iter().any(Option::is_some) {
-                            if rng.one_in(8) {
-                                spin_for(Duration::from_micros(rng.below(20)));
-                            }
-                            let timeout = Duration::from_micros(rng.below(60));
-                            let (slot, msg) = goro::select! {
-                                recv(rxs[0]) -> m => (0, m),
-                                recv(rxs[1]) -> m => (1, m),
-                                recv(rxs[2]) -> m => (2, m),
-                                recv(rxs[3]) -> m => (3, m),
-                                after(timeout) => continue,
-                            };
-                            match msg {
-                                Ok(v) => got.push(v),
-                                Err(RecvError) => rxs[slot] = None,
-                            }
-                        }
-                        let mut sent: Vec<u64> = closer.join().unwrap().concat();
-                        sent.sort_unstable();
-                        got.sort_unstable();
-                        assert_eq!(
-                            got, sent,
-                            "procs({procs}) iteration {iteration} (k = {k}): received ≠ sent-Ok"
-                        );
+        |seed| {
+            on_one_and_two_procs(move |procs| {
+                let mut rng = Rng::new(seed ^ procs as u64);
+                for iteration in 0..200u64 {
+                    let k = 2 + rng.below(3) as usize;
+                    let mut txs = Vec::new();
+                    let mut rxs: [Option<Receiver<u64>>; 4] = [None, None, None, None];
+                    for slot in rxs.iter_mut().take(k) {
+                        let (tx, rx) = goro::chan::<u64>(rng.below(3) as usize);
+                        txs.push(tx);
+                        *slot = Some(rx);
                     }
-                });
-            }
+                    let txs = Arc::new(txs);
+                    const SENDERS: u64 = 3;
+                    const PER: u64 = 300;
+                    let senders: Vec<_> = (0..SENDERS)
+                        .map(|s| {
+                            let txs = txs.clone();
+                            let mut rng = Rng::new(rng.next_u64());
+                            goro::go(move || {
+                                let mut ok = Vec::new();
+                                for i in 0..PER {
+                                    let v = s * PER + i;
+                                    let tx = &txs[rng.below(txs.len() as u64) as usize];
+                                    yield_times(rng.below(2));
+                                    let sent = match rng.below(3) {
+                                        0 => tx
+                                            .send_timeout(v, Duration::from_micros(rng.below(50)))
+                                            .is_ok(),
+                                        1 => tx.try_send(v).is_ok(),
+                                        _ => tx.send(v).is_ok(),
+                                    };
+                                    if sent {
+                                        ok.push(v);
+                                    }
+                                }
+                                ok
+                            })
+                        })
+                        .collect();
+                    let closer = {
+                        let txs = txs.clone();
+                        goro::go(move || {
+                            let sent: Vec<Vec<u64>> =
+                                senders.into_iter().map(|h| h.join().unwrap()).collect();
+                            for tx in txs.iter() {
+                                assert!(tx.close());
+                            }
+                            sent
+                        })
+                    };
+                    drop(txs);
+                    let mut got = Vec::new();
+                    while rxs.iter().any(Option::is_some) {
+                        if rng.one_in(8) {
+                            spin_for(Duration::from_micros(rng.below(20)));
+                        }
+                        let timeout = Duration::from_micros(rng.below(60));
+                        let (slot, msg) = goro::select! {
+                            recv(rxs[0]) -> m => (0, m),
+                            recv(rxs[1]) -> m => (1, m),
+                            recv(rxs[2]) -> m => (2, m),
+                            recv(rxs[3]) -> m => (3, m),
+                            after(timeout) => continue,
+                        };
+                        match msg {
+                            Ok(v) => got.push(v),
+                            Err(RecvError) => rxs[slot] = None,
+                        }
+                    }
+                    let mut sent: Vec<u64> = closer.join().unwrap().concat();
+                    sent.sort_unstable();
+                    got.sort_unstable();
+                    assert_eq!(
+                        got, sent,
+                        "procs({procs}) iteration {iteration} (k = {k}): received ≠ sent-Ok"
+                    );
+                }
+            });
         },
     );
 }
@@ -513,85 +449,76 @@ fn receiving_select_races_senders_without_loss_or_duplicates() {
 /// whose select timed out is never received.
 #[test]
 fn sending_select_delivers_each_value_at_most_once() {
-    let report = SeedReport::new("sending_select_delivers_each_value_at_most_once");
-    let seed = report.seed;
-    watchdog(
-        "sending_select_delivers_each_value_at_most_once",
-        move || {
-            for procs in [1, 2] {
-                runtime(procs).run(move || {
-                    let mut rng = Rng::new(seed ^ procs as u64);
-                    for iteration in 0..150u64 {
-                        let k = 2 + rng.below(3) as usize;
-                        let mut txs: [Option<Sender<u64>>; 4] = [None, None, None, None];
-                        let mut rxs = Vec::new();
-                        for slot in txs.iter_mut().take(k) {
-                            let (tx, rx) = goro::chan::<u64>(rng.below(2) as usize);
-                            *slot = Some(tx);
-                            rxs.push(rx);
-                        }
-                        let receivers: Vec<_> = (0..3)
-                            .map(|_| {
-                                let rxs = rxs.clone();
-                                let mut rng = Rng::new(rng.next_u64());
-                                goro::go(move || {
-                                    let mut got = Vec::new();
-                                    let mut open = rxs.len();
-                                    let mut closed = vec![false; rxs.len()];
-                                    while open > 0 {
-                                        let i = rng.below(rxs.len() as u64) as usize;
-                                        if closed[i] {
-                                            continue;
-                                        }
-                                        yield_times(rng.below(2));
-                                        match rxs[i]
-                                            .recv_timeout(Duration::from_micros(rng.below(50)))
-                                        {
-                                            Ok(v) => got.push(v),
-                                            Err(goro::chan::RecvTimeoutError::Timeout) => {}
-                                            Err(goro::chan::RecvTimeoutError::Closed) => {
-                                                closed[i] = true;
-                                                open -= 1;
-                                            }
-                                        }
+    seeded("sending_select_delivers_each_value_at_most_once", |seed| {
+        on_one_and_two_procs(move |procs| {
+            let mut rng = Rng::new(seed ^ procs as u64);
+            for iteration in 0..150u64 {
+                let k = 2 + rng.below(3) as usize;
+                let mut txs: [Option<Sender<u64>>; 4] = [None, None, None, None];
+                let mut rxs = Vec::new();
+                for slot in txs.iter_mut().take(k) {
+                    let (tx, rx) = goro::chan::<u64>(rng.below(2) as usize);
+                    *slot = Some(tx);
+                    rxs.push(rx);
+                }
+                let receivers: Vec<_> = (0..3)
+                    .map(|_| {
+                        let rxs = rxs.clone();
+                        let mut rng = Rng::new(rng.next_u64());
+                        goro::go(move || {
+                            let mut got = Vec::new();
+                            let mut open = rxs.len();
+                            let mut closed = vec![false; rxs.len()];
+                            while open > 0 {
+                                let i = rng.below(rxs.len() as u64) as usize;
+                                if closed[i] {
+                                    continue;
+                                }
+                                yield_times(rng.below(2));
+                                match rxs[i].recv_timeout(Duration::from_micros(rng.below(50))) {
+                                    Ok(v) => got.push(v),
+                                    Err(goro::chan::RecvTimeoutError::Timeout) => {}
+                                    Err(goro::chan::RecvTimeoutError::Closed) => {
+                                        closed[i] = true;
+                                        open -= 1;
                                     }
-                                    got
-                                })
-                            })
-                            .collect();
-                        drop(rxs);
-                        let mut offered_ok = Vec::new();
-                        for v in 0..600u64 {
-                            if rng.one_in(8) {
-                                spin_for(Duration::from_micros(rng.below(20)));
+                                }
                             }
-                            let timeout = Duration::from_micros(rng.below(60));
-                            let sent = goro::select! {
-                                send(txs[0], v) -> r => r.is_ok(),
-                                send(txs[1], v) -> r => r.is_ok(),
-                                send(txs[2], v) -> r => r.is_ok(),
-                                send(txs[3], v) -> r => r.is_ok(),
-                                after(timeout) => false,
-                            };
-                            if sent {
-                                offered_ok.push(v);
-                            }
-                        }
-                        drop(txs);
-                        let mut got: Vec<u64> = receivers
-                            .into_iter()
-                            .flat_map(|h| h.join().unwrap())
-                            .collect();
-                        got.sort_unstable();
-                        assert_eq!(
-                        got, offered_ok,
-                        "procs({procs}) iteration {iteration} (k = {k}): received ≠ selected sends"
-                    );
+                            got
+                        })
+                    })
+                    .collect();
+                drop(rxs);
+                let mut offered_ok = Vec::new();
+                for v in 0..600u64 {
+                    if rng.one_in(8) {
+                        spin_for(Duration::from_micros(rng.below(20)));
                     }
-                });
+                    let timeout = Duration::from_micros(rng.below(60));
+                    let sent = goro::select! {
+                        send(txs[0], v) -> r => r.is_ok(),
+                        send(txs[1], v) -> r => r.is_ok(),
+                        send(txs[2], v) -> r => r.is_ok(),
+                        send(txs[3], v) -> r => r.is_ok(),
+                        after(timeout) => false,
+                    };
+                    if sent {
+                        offered_ok.push(v);
+                    }
+                }
+                drop(txs);
+                let mut got: Vec<u64> = receivers
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap())
+                    .collect();
+                got.sort_unstable();
+                assert_eq!(
+                    got, offered_ok,
+                    "procs({procs}) iteration {iteration} (k = {k}): received ≠ selected sends"
+                );
             }
-        },
-    );
+        });
+    });
 }
 
 /// A select with a send case and a receive case follows a partner that
@@ -599,9 +526,7 @@ fn sending_select_delivers_each_value_at_most_once() {
 /// partner's operation fires each time, and both see the same sequence.
 #[test]
 fn send_and_recv_cases_in_one_select() {
-    let report = SeedReport::new("send_and_recv_cases_in_one_select");
-    let seed = report.seed;
-    watchdog("send_and_recv_cases_in_one_select", move || {
+    seeded("send_and_recv_cases_in_one_select", |seed| {
         for procs in [1, 2] {
             for cap in [0, 1] {
                 runtime(procs).run(move || {
@@ -672,67 +597,65 @@ fn send_and_recv_cases_in_one_select() {
 #[test]
 fn same_channel_in_two_cases() {
     watchdog("same_channel_in_two_cases", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                let closed = closed_receiver::<u8>();
-                let mut counts = [0u64; 2];
-                for _ in 0..10_000 {
-                    let i = goro::select! { recv(closed) -> _ => 0, recv(closed) -> _ => 1 };
-                    counts[i] += 1;
-                }
-                assert_uniform(&format!("procs({procs}) one channel, two cases"), &counts);
+        on_one_and_two_procs(move |procs| {
+            let closed = closed_receiver::<u8>();
+            let mut counts = [0u64; 2];
+            for _ in 0..10_000 {
+                let i = goro::select! { recv(closed) -> _ => 0, recv(closed) -> _ => 1 };
+                counts[i] += 1;
+            }
+            assert_uniform(&format!("procs({procs}) one channel, two cases"), &counts);
 
-                let (tx, rx) = goro::chan::<u64>(0);
-                let t = Instant::now();
-                let r = goro::select! {
-                    send(tx, 1) -> _ => "send",
-                    recv(rx) -> _ => "recv",
-                    after(Duration::from_millis(20)) => "after",
-                };
-                assert_eq!(r, "after", "a select rendezvoused with itself");
-                assert_took("self-select", t.elapsed(), Duration::from_millis(20));
-                // A partner that receives matches the send case, one that
-                // sends matches the receive case.
-                for round in 0..200u64 {
-                    let partner_sends = round.is_multiple_of(2);
-                    let (ptx, prx) = (tx.clone(), rx.clone());
-                    let partner = goro::go(move || {
-                        if partner_sends {
-                            ptx.send(round).unwrap();
-                            None
-                        } else {
-                            Some(prx.recv().unwrap())
-                        }
-                    });
-                    let r = goro::select! {
-                        send(tx, 7_000 + round) -> r => { r.unwrap(); None },
-                        recv(rx) -> m => Some(m.unwrap()),
-                    };
-                    let p = partner.join().unwrap();
+            let (tx, rx) = goro::chan::<u64>(0);
+            let t = Instant::now();
+            let r = goro::select! {
+                send(tx, 1) -> _ => "send",
+                recv(rx) -> _ => "recv",
+                after(Duration::from_millis(20)) => "after",
+            };
+            assert_eq!(r, "after", "a select rendezvoused with itself");
+            assert_took("self-select", t.elapsed(), Duration::from_millis(20));
+            // A partner that receives matches the send case, one that
+            // sends matches the receive case.
+            for round in 0..200u64 {
+                let partner_sends = round.is_multiple_of(2);
+                let (ptx, prx) = (tx.clone(), rx.clone());
+                let partner = goro::go(move || {
                     if partner_sends {
-                        assert_eq!((r, p), (Some(round), None));
+                        ptx.send(round).unwrap();
+                        None
                     } else {
-                        assert_eq!((r, p), (None, Some(7_000 + round)));
+                        Some(prx.recv().unwrap())
                     }
+                });
+                let r = goro::select! {
+                    send(tx, 7_000 + round) -> r => { r.unwrap(); None },
+                    recv(rx) -> m => Some(m.unwrap()),
+                };
+                let p = partner.join().unwrap();
+                if partner_sends {
+                    assert_eq!((r, p), (Some(round), None));
+                } else {
+                    assert_eq!((r, p), (None, Some(7_000 + round)));
                 }
+            }
 
-                let (tx, rx) = goro::chan::<u64>(1);
-                for round in 0..100 {
-                    let r = goro::select! {
-                        send(tx, round) -> r => { r.unwrap(); "send" },
-                        recv(rx) -> _ => "recv",
-                    };
-                    assert_eq!(
-                        r,
-                        if round.is_multiple_of(2) {
-                            "send"
-                        } else {
-                            "recv"
-                        }
-                    );
-                }
-            });
-        }
+            let (tx, rx) = goro::chan::<u64>(1);
+            for round in 0..100 {
+                let r = goro::select! {
+                    send(tx, round) -> r => { r.unwrap(); "send" },
+                    recv(rx) -> _ => "recv",
+                };
+                assert_eq!(
+                    r,
+                    if round.is_multiple_of(2) {
+                        "send"
+                    } else {
+                        "recv"
+                    }
+                );
+            }
+        });
     });
 }
 
@@ -742,61 +665,53 @@ fn same_channel_in_two_cases() {
 #[test]
 fn closed_channels_in_select() {
     watchdog("closed_channels_in_select", || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                let (tx, rx) = goro::chan::<String>(2);
-                tx.send("a".into()).unwrap();
-                tx.send("b".into()).unwrap();
-                tx.close();
-                let mut seen = Vec::new();
-                for _ in 0..4 {
-                    let (_idle_tx, idle) = goro::chan::<String>(0);
-                    goro::select! {
-                        recv(rx) -> m => seen.push(m),
-                        recv(idle) -> _ => panic!("idle channel fired"),
-                    }
+        on_one_and_two_procs(move |_| {
+            let (tx, rx) = goro::chan::<String>(2);
+            tx.send("a".into()).unwrap();
+            tx.send("b".into()).unwrap();
+            tx.close();
+            let mut seen = Vec::new();
+            for _ in 0..4 {
+                let (_idle_tx, idle) = goro::chan::<String>(0);
+                goro::select! {
+                    recv(rx) -> m => seen.push(m),
+                    recv(idle) -> _ => panic!("idle channel fired"),
                 }
-                assert_eq!(
-                    seen,
-                    [
-                        Ok("a".to_string()),
-                        Ok("b".to_string()),
-                        Err(RecvError),
-                        Err(RecvError)
-                    ]
-                );
-                let r = goro::select! {
-                    send(tx, "back".to_string()) -> r => r,
-                    after(Duration::from_secs(10)) => panic!("timeout"),
-                };
-                assert_eq!(r, Err(SendError("back".to_string())));
+            }
+            assert_eq!(
+                seen,
+                [
+                    Ok("a".to_string()),
+                    Ok("b".to_string()),
+                    Err(RecvError),
+                    Err(RecvError)
+                ]
+            );
+            let r = goro::select! {
+                send(tx, "back".to_string()) -> r => r,
+                after(Duration::from_secs(10)) => panic!("timeout"),
+            };
+            assert_eq!(r, Err(SendError("back".to_string())));
 
-                // Closing wakes parked selects.
-                let (tx, rx) = goro::chan::<u64>(0);
-                let (full_tx, full_rx) = goro::chan::<u64>(1);
-                full_tx.send(0).unwrap();
-                let (n1, n2) = (
-                    unique_name("select-recv-close"),
-                    unique_name("select-send-close"),
-                );
-                let (rx2, ftx2) = (rx.clone(), full_tx.clone());
-                let receiver = go_named(&n1, move || {
-                    let (_t, never) = goro::chan::<u64>(0);
-                    goro::select! { recv(never) -> _ => panic!("never"), recv(rx2) -> m => m }
-                });
-                let sender = go_named(&n2, move || {
-                    let _keep_open = full_rx;
-                    let (_t, never) = goro::chan::<u64>(0);
-                    goro::select! { recv(never) -> _ => panic!("never"), send(ftx2, 5) -> r => r }
-                });
-                wait_parked(&n1, "select");
-                wait_parked(&n2, "select");
-                tx.close();
-                full_tx.close();
-                assert_eq!(receiver.join().unwrap(), Err(RecvError));
-                assert_eq!(sender.join().unwrap(), Err(SendError(5)));
+            // Closing wakes parked selects.
+            let (tx, rx) = goro::chan::<u64>(0);
+            let (full_tx, full_rx) = goro::chan::<u64>(1);
+            full_tx.send(0).unwrap();
+            let (rx2, ftx2) = (rx.clone(), full_tx.clone());
+            let receiver = go_parked("select-recv-close", "select", move || {
+                let (_t, never) = goro::chan::<u64>(0);
+                goro::select! { recv(never) -> _ => panic!("never"), recv(rx2) -> m => m }
             });
-        }
+            let sender = go_parked("select-send-close", "select", move || {
+                let _keep_open = full_rx;
+                let (_t, never) = goro::chan::<u64>(0);
+                goro::select! { recv(never) -> _ => panic!("never"), send(ftx2, 5) -> r => r }
+            });
+            tx.close();
+            full_tx.close();
+            assert_eq!(receiver.join().unwrap(), Err(RecvError));
+            assert_eq!(sender.join().unwrap(), Err(SendError(5)));
+        });
     });
 }
 
@@ -805,137 +720,131 @@ fn closed_channels_in_select() {
 /// slack, `default_case`, closed channels, and an empty select.
 #[test]
 fn dynamic_select_over_a_hundred_channels() {
-    let report = SeedReport::new("dynamic_select_over_a_hundred_channels");
-    let seed = report.seed;
-    watchdog("dynamic_select_over_a_hundred_channels", move || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                const CHANS: usize = 100;
-                const ROUNDS: u64 = 2_000;
-                let (txs, rxs): (Vec<Sender<u64>>, Vec<Receiver<u64>>) =
-                    (0..CHANS).map(|i| goro::chan::<u64>(i % 3)).unzip();
-                let sender = goro::go(move || {
-                    let mut rng = Rng::new(seed);
-                    for r in 0..ROUNDS {
-                        let i = rng.below(CHANS as u64);
-                        yield_times(rng.below(2));
-                        txs[i as usize].send(r * 1_000 + i).unwrap();
-                    }
-                    // Handed back, so the channels stay open (not ready
-                    // with Err) until every value has been received.
-                    txs
-                });
-                let mut by_channel = HashMap::new();
-                let mut rounds = Vec::new();
-                for _ in 0..ROUNDS {
-                    let mut sel = Select::new();
-                    for rx in &rxs {
-                        sel.recv(rx);
-                    }
-                    match sel.select() {
-                        Selected::Recv { index, msg: Ok(v) } => {
-                            assert_eq!(v % 1_000, index as u64, "value from the wrong case");
-                            rounds.push(v / 1_000);
-                            *by_channel.entry(index).or_insert(0) += 1;
-                        }
-                        other => panic!("unexpected {other:?}"),
-                    }
+    seeded("dynamic_select_over_a_hundred_channels", |seed| {
+        on_one_and_two_procs(move |_| {
+            const CHANS: usize = 100;
+            const ROUNDS: u64 = 2_000;
+            let (txs, rxs): (Vec<Sender<u64>>, Vec<Receiver<u64>>) =
+                (0..CHANS).map(|i| goro::chan::<u64>(i % 3)).unzip();
+            let sender = goro::go(move || {
+                let mut rng = Rng::new(seed);
+                for r in 0..ROUNDS {
+                    let i = rng.below(CHANS as u64);
+                    yield_times(rng.below(2));
+                    txs[i as usize].send(r * 1_000 + i).unwrap();
                 }
-                drop(sender.join().unwrap());
-                rounds.sort_unstable();
-                assert_eq!(
-                    rounds,
-                    (0..ROUNDS).collect::<Vec<_>>(),
-                    "lost or duplicated"
-                );
-                assert!(
-                    by_channel.len() > 50,
-                    "the sender's random channels were not all seen"
-                );
-                // Every sender is gone now: all closed.
-                let mut sel = Select::new();
-                let idx: Vec<usize> = rxs.iter().map(|rx| sel.recv(rx)).collect();
-                assert_eq!(
-                    idx,
-                    (0..CHANS).collect::<Vec<_>>(),
-                    "recv returns the case index"
-                );
-                assert!(matches!(
-                    sel.select(),
-                    Selected::Recv {
-                        msg: Err(RecvError),
-                        ..
-                    }
-                ));
-
-                // Timeout and default.
-                let (txs, rxs): (Vec<Sender<u64>>, Vec<Receiver<u64>>) =
-                    (0..CHANS).map(|_| goro::chan::<u64>(0)).unzip();
-                let mut sel = Select::new();
-                for rx in &rxs {
-                    sel.recv(rx);
-                }
-                sel.timeout(Duration::from_millis(20));
-                let t = Instant::now();
-                assert_eq!(sel.select(), Selected::Timeout);
-                assert_took(
-                    "dynamic select timeout",
-                    t.elapsed(),
-                    Duration::from_millis(20),
-                );
-                let mut sel = Select::new();
-                for rx in &rxs {
-                    sel.recv(rx);
-                }
-                sel.default_case();
-                assert_eq!(sel.select(), Selected::Default);
-
-                // Send cases: a receiver parked on channel 37 takes the value
-                // offered to it, and only that one.
-                let name = unique_name("dyn-receiver");
-                let rx37 = rxs[37].clone();
-                let h = go_named(&name, move || rx37.recv());
-                wait_parked(&name, "chan receive");
-                let mut sel = Select::new();
-                for (i, tx) in txs.iter().enumerate() {
-                    assert_eq!(sel.send(tx, 10_000 + i as u64), i);
-                }
-                sel.timeout(Duration::from_secs(10));
-                assert_eq!(
-                    sel.select(),
-                    Selected::Send {
-                        index: 37,
-                        result: Ok(())
-                    }
-                );
-                assert_eq!(h.join().unwrap(), Ok(10_037));
-                // A send case on a closed channel gives the value back.
-                txs[5].close();
-                let mut sel = Select::default();
-                sel.send(&txs[5], 55);
-                sel.recv(&rxs[6]);
-                assert_eq!(
-                    sel.select(),
-                    Selected::Send {
-                        index: 0,
-                        result: Err(SendError(55))
-                    }
-                );
-                // No cases at all.
-                let mut sel = Select::<u64>::new();
-                sel.timeout(Duration::from_millis(5));
-                let t = Instant::now();
-                assert_eq!(sel.select(), Selected::Timeout);
-                assert_took(
-                    "empty select timeout",
-                    t.elapsed(),
-                    Duration::from_millis(5),
-                );
-                let mut sel = Select::<u64>::new();
-                sel.default_case();
-                assert_eq!(sel.select(), Selected::Default);
+                // Handed back, so the channels stay open (not ready
+                // with Err) until every value has been received.
+                txs
             });
-        }
+            let mut by_channel = HashMap::new();
+            let mut rounds = Vec::new();
+            for _ in 0..ROUNDS {
+                let mut sel = Select::new();
+                for rx in &rxs {
+                    sel.recv(rx);
+                }
+                match sel.select() {
+                    Selected::Recv { index, msg: Ok(v) } => {
+                        assert_eq!(v % 1_000, index as u64, "value from the wrong case");
+                        rounds.push(v / 1_000);
+                        *by_channel.entry(index).or_insert(0) += 1;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            drop(sender.join().unwrap());
+            rounds.sort_unstable();
+            assert_eq!(
+                rounds,
+                (0..ROUNDS).collect::<Vec<_>>(),
+                "lost or duplicated"
+            );
+            assert!(
+                by_channel.len() > 50,
+                "the sender's random channels were not all seen"
+            );
+            // Every sender is gone now: all closed.
+            let mut sel = Select::new();
+            let idx: Vec<usize> = rxs.iter().map(|rx| sel.recv(rx)).collect();
+            assert_eq!(
+                idx,
+                (0..CHANS).collect::<Vec<_>>(),
+                "recv returns the case index"
+            );
+            assert!(matches!(
+                sel.select(),
+                Selected::Recv {
+                    msg: Err(RecvError),
+                    ..
+                }
+            ));
+
+            // Timeout and default.
+            let (txs, rxs): (Vec<Sender<u64>>, Vec<Receiver<u64>>) =
+                (0..CHANS).map(|_| goro::chan::<u64>(0)).unzip();
+            let mut sel = Select::new();
+            for rx in &rxs {
+                sel.recv(rx);
+            }
+            sel.timeout(Duration::from_millis(20));
+            let t = Instant::now();
+            assert_eq!(sel.select(), Selected::Timeout);
+            assert_took(
+                "dynamic select timeout",
+                t.elapsed(),
+                Duration::from_millis(20),
+            );
+            let mut sel = Select::new();
+            for rx in &rxs {
+                sel.recv(rx);
+            }
+            sel.default_case();
+            assert_eq!(sel.select(), Selected::Default);
+
+            // Send cases: a receiver parked on channel 37 takes the value
+            // offered to it, and only that one.
+            let rx37 = rxs[37].clone();
+            let h = go_parked("dyn-receiver", "chan receive", move || rx37.recv());
+            let mut sel = Select::new();
+            for (i, tx) in txs.iter().enumerate() {
+                assert_eq!(sel.send(tx, 10_000 + i as u64), i);
+            }
+            sel.timeout(Duration::from_secs(10));
+            assert_eq!(
+                sel.select(),
+                Selected::Send {
+                    index: 37,
+                    result: Ok(())
+                }
+            );
+            assert_eq!(h.join().unwrap(), Ok(10_037));
+            // A send case on a closed channel gives the value back.
+            txs[5].close();
+            let mut sel = Select::default();
+            sel.send(&txs[5], 55);
+            sel.recv(&rxs[6]);
+            assert_eq!(
+                sel.select(),
+                Selected::Send {
+                    index: 0,
+                    result: Err(SendError(55))
+                }
+            );
+            // No cases at all.
+            let mut sel = Select::<u64>::new();
+            sel.timeout(Duration::from_millis(5));
+            let t = Instant::now();
+            assert_eq!(sel.select(), Selected::Timeout);
+            assert_took(
+                "empty select timeout",
+                t.elapsed(),
+                Duration::from_millis(5),
+            );
+            let mut sel = Select::<u64>::new();
+            sel.default_case();
+            assert_eq!(sel.select(), Selected::Default);
+        });
     });
 }
 
@@ -945,66 +854,67 @@ fn dynamic_select_over_a_hundred_channels() {
 /// rebuilt over the open channels.
 #[test]
 fn fan_in_with_nil_channels() {
-    let report = SeedReport::new("fan_in_with_nil_channels");
-    let seed = report.seed;
-    watchdog("fan_in_with_nil_channels", move || {
-        for procs in [1, 2] {
-            runtime(procs).run(move || {
-                const N: u64 = 5_000;
-                let producers = |caps: [usize; 4]| -> Vec<Receiver<u64>> {
-                    caps.iter()
-                        .enumerate()
-                        .map(|(p, &cap)| {
-                            let (tx, rx) = goro::chan::<u64>(cap);
-                            let mut rng = Rng::new(seed ^ p as u64);
-                            goro::go(move || {
-                                for i in 1..=N {
-                                    yield_times(rng.below(2));
-                                    tx.send(i * 4 + p as u64).unwrap();
-                                }
-                            });
-                            rx
-                        })
-                        .collect()
-                };
-                let want: u64 = (0..4u64).map(|p| (1..=N).map(|i| i * 4 + p).sum::<u64>()).sum();
+    seeded("fan_in_with_nil_channels", |seed| {
+        on_one_and_two_procs(move |procs| {
+            const N: u64 = 5_000;
+            let producers = |caps: [usize; 4]| -> Vec<Receiver<u64>> {
+                caps.iter()
+                    .enumerate()
+                    .map(|(p, &cap)| {
+                        let (tx, rx) = goro::chan::<u64>(cap);
+                        let mut rng = Rng::new(seed ^ p as u64);
+                        goro::go(move || {
+                            for i in 1..=N {
+                                yield_times(rng.below(2));
+                                tx.send(i * 4 + p as u64).unwrap();
+                            }
+                        });
+                        rx
+                    })
+                    .collect()
+            };
+            let want: u64 = (0..4u64)
+                .map(|p| (1..=N).map(|i| i * 4 + p).sum::<u64>())
+                .sum();
 
-                let mut rxs = producers([0, 0, 1, 8]).into_iter();
-                let mut a = rxs.next();
-                let mut b = rxs.next();
-                let mut c = rxs.next();
-                let mut d = rxs.next();
-                let (mut total, mut count) = (0u64, 0u64);
-                while a.is_some() || b.is_some() || c.is_some() || d.is_some() {
-                    goro::select! {
-                        recv(a) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => a = None },
-                        recv(b) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => b = None },
-                        recv(c) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => c = None },
-                        recv(d) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => d = None },
-                    }
+            let mut rxs = producers([0, 0, 1, 8]).into_iter();
+            let mut a = rxs.next();
+            let mut b = rxs.next();
+            let mut c = rxs.next();
+            let mut d = rxs.next();
+            let (mut total, mut count) = (0u64, 0u64);
+            while a.is_some() || b.is_some() || c.is_some() || d.is_some() {
+                goro::select! {
+                    recv(a) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => a = None },
+                    recv(b) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => b = None },
+                    recv(c) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => c = None },
+                    recv(d) -> m => match m { Ok(v) => { total += v; count += 1 } Err(_) => d = None },
                 }
-                assert_eq!((count, total), (4 * N, want), "procs({procs}) select!");
+            }
+            assert_eq!((count, total), (4 * N, want), "procs({procs}) select!");
 
-                let mut open: Vec<Option<Receiver<u64>>> =
-                    producers([0, 2, 0, 3]).into_iter().map(Some).collect();
-                let (mut total, mut count) = (0u64, 0u64);
-                while open.iter().any(Option::is_some) {
-                    let mut sel = Select::new();
-                    for rx in &open {
-                        sel.recv(rx);
-                    }
-                    match sel.select() {
-                        Selected::Recv { msg: Ok(v), .. } => {
-                            total += v;
-                            count += 1;
-                        }
-                        Selected::Recv { index, msg: Err(RecvError) } => open[index] = None,
-                        other => panic!("unexpected {other:?}"),
-                    }
+            let mut open: Vec<Option<Receiver<u64>>> =
+                producers([0, 2, 0, 3]).into_iter().map(Some).collect();
+            let (mut total, mut count) = (0u64, 0u64);
+            while open.iter().any(Option::is_some) {
+                let mut sel = Select::new();
+                for rx in &open {
+                    sel.recv(rx);
                 }
-                assert_eq!((count, total), (4 * N, want), "procs({procs}) Select");
-            });
-        }
+                match sel.select() {
+                    Selected::Recv { msg: Ok(v), .. } => {
+                        total += v;
+                        count += 1;
+                    }
+                    Selected::Recv {
+                        index,
+                        msg: Err(RecvError),
+                    } => open[index] = None,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            assert_eq!((count, total), (4 * N, want), "procs({procs}) Select");
+        });
     });
 }
 

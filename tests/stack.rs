@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::{child_role, eventually, run_child, runtime, watchdog, watchdog_for};
+use common::{ensure_map_count, eventually, run_in_child, runtime, watchdog_for};
 use goro::sync::WaitGroup;
 use std::hint::black_box;
 use std::os::unix::process::ExitStatusExt;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +30,7 @@ fn dive(depth: u64) -> u64 {
 #[test]
 fn stack_overflow_reports_goroutine_name_and_size() {
     const TEST: &str = "stack_overflow_reports_goroutine_name_and_size";
-    if child_role().as_deref() == Some("overflow-named") {
+    let Some(out) = run_in_child(TEST, "overflow-named", &[], || {
         goro::run(|| {
             let h = goro::Builder::new()
                 .name("deep-diver".into())
@@ -41,8 +40,9 @@ fn stack_overflow_reports_goroutine_name_and_size() {
             let _ = h.join();
         });
         panic!("child: the overflowing goroutine returned");
-    }
-    let out = watchdog(TEST, || run_child(TEST, "overflow-named", &[]));
+    }) else {
+        return;
+    };
     assert!(!out.status.success(), "{}", out.describe());
     assert!(
         out.status.signal().is_some(),
@@ -71,7 +71,7 @@ fn stack_overflow_reports_goroutine_name_and_size() {
 #[test]
 fn stack_overflow_with_goro_stack_size_env() {
     const TEST: &str = "stack_overflow_with_goro_stack_size_env";
-    if child_role().as_deref() == Some("overflow-env") {
+    let Some(out) = run_in_child(TEST, "overflow-env", &[("GORO_STACK_SIZE", "128K")], || {
         goro::run(|| {
             let used = goro::go(|| {
                 let mut buf = [0u8; 64 * 1024];
@@ -83,10 +83,9 @@ fn stack_overflow_with_goro_stack_size_env() {
             let _ = goro::go(|| dive(0)).join();
         });
         panic!("child: the overflowing goroutine returned");
-    }
-    let out = watchdog(TEST, || {
-        run_child(TEST, "overflow-env", &[("GORO_STACK_SIZE", "128K")])
-    });
+    }) else {
+        return;
+    };
     assert!(out.status.signal().is_some(), "{}", out.describe());
     assert!(
         out.stdout.contains("child: 64 KiB of locals fit"),
@@ -99,6 +98,47 @@ fn stack_overflow_with_goro_stack_size_env() {
         "{}",
         out.describe()
     );
+}
+
+/// Runs `child` in a child process of `test` whose stacks may use only a
+/// simulated `vm.max_map_count` of 4596 (250 stacks with mprotect guard
+/// pages); it must succeed and print `done`.
+fn under_a_250_stack_budget(test: &'static str, child: fn(), done: &str) {
+    let env = &[
+        ("GORO_TEST_MAX_MAP_COUNT", "4596"),
+        ("GORO_STACK_GUARD", "mprotect"),
+    ];
+    let Some(out) = run_in_child(test, "stack-budget", env, child) else {
+        return;
+    };
+    assert!(out.status.success(), "{}", out.describe());
+    assert!(out.stdout.contains(done), "{}", out.describe());
+}
+
+/// Spawns `n` goroutines that each count themselves into `started`, wait
+/// for `gate` and return their index; a refused spawn panics.
+fn spawn_gated(
+    n: usize,
+    gate: &WaitGroup,
+    started: &Arc<AtomicUsize>,
+) -> Vec<goro::JoinHandle<u64>> {
+    (0..n)
+        .map(|i| {
+            let (gate, count) = (gate.clone(), started.clone());
+            goro::Builder::new()
+                .spawn(move || {
+                    count.fetch_add(1, SeqCst);
+                    gate.wait();
+                    i as u64
+                })
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "spawn {i} refused with {} goroutines started: {e}",
+                        started.load(SeqCst)
+                    )
+                })
+        })
+        .collect()
 }
 
 /// Role of the child in [`mapping_exhaustion_is_a_clean_error_and_recovers`].
@@ -184,26 +224,10 @@ fn exhaust_mappings_child() {
 /// spawning works again.
 #[test]
 fn mapping_exhaustion_is_a_clean_error_and_recovers() {
-    const TEST: &str = "mapping_exhaustion_is_a_clean_error_and_recovers";
-    if child_role().as_deref() == Some("exhaust") {
-        exhaust_mappings_child();
-        return;
-    }
-    let out = watchdog(TEST, || {
-        run_child(
-            TEST,
-            "exhaust",
-            &[
-                ("GORO_TEST_MAX_MAP_COUNT", "4596"),
-                ("GORO_STACK_GUARD", "mprotect"),
-            ],
-        )
-    });
-    assert!(out.status.success(), "{}", out.describe());
-    assert!(
-        out.stdout.contains("child: refilled and drained"),
-        "{}",
-        out.describe()
+    under_a_250_stack_budget(
+        "mapping_exhaustion_is_a_clean_error_and_recovers",
+        exhaust_mappings_child,
+        "child: refilled and drained",
     );
 }
 
@@ -221,20 +245,9 @@ fn wait_for_stack_child() {
         let gate = WaitGroup::new();
         gate.add(1);
         let started = Arc::new(AtomicUsize::new(0));
-        let mut handles = Vec::new();
         // Spawned faster than they can start: only stacks are limited, so
         // spawning succeeds past the budget.
-        for i in 0..N {
-            let (gate, started) = (gate.clone(), started.clone());
-            match goro::Builder::new().spawn(move || {
-                started.fetch_add(1, SeqCst);
-                gate.wait();
-                i as u64
-            }) {
-                Ok(h) => handles.push(h),
-                Err(e) => panic!("spawn {i} refused although few goroutines had started: {e}"),
-            }
-        }
+        let handles = spawn_gated(N, &gate, &started);
         // The budget caps how many start; the others wait for a stack.
         eventually("the stack budget is used up", || {
             started.load(SeqCst) >= ROOM
@@ -260,35 +273,11 @@ fn wait_for_stack_child() {
 /// running goroutines exit.
 #[test]
 fn goroutines_beyond_the_stack_budget_wait_for_one() {
-    const TEST: &str = "goroutines_beyond_the_stack_budget_wait_for_one";
-    if child_role().as_deref() == Some("wait-for-stack") {
-        wait_for_stack_child();
-        return;
-    }
-    let out = watchdog(TEST, || {
-        run_child(
-            TEST,
-            "wait-for-stack",
-            &[
-                ("GORO_TEST_MAX_MAP_COUNT", "4596"),
-                ("GORO_STACK_GUARD", "mprotect"),
-            ],
-        )
-    });
-    assert!(out.status.success(), "{}", out.describe());
-    assert!(
-        out.stdout.contains("child: all 400 completed"),
-        "{}",
-        out.describe()
+    under_a_250_stack_budget(
+        "goroutines_beyond_the_stack_budget_wait_for_one",
+        wait_for_stack_child,
+        "child: all 400 completed",
     );
-}
-
-fn read_max_map_count() -> Option<u64> {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// 100,000 goroutines can be parked at once (all started, each on its own
@@ -298,26 +287,8 @@ fn read_max_map_count() -> Option<u64> {
 fn hundred_thousand_parked_goroutines() {
     const N: usize = 100_000;
     const NEEDED: u64 = 2 * N as u64 + 4096 + 6000;
-    let Some(current) = read_max_map_count() else {
-        println!("skipping: cannot read /proc/sys/vm/max_map_count");
+    if !ensure_map_count(NEEDED, "100,000 parked goroutines") {
         return;
-    };
-    if current < NEEDED {
-        let raised = Command::new("sysctl")
-            .args(["-w", "vm.max_map_count=2500000"])
-            .output();
-        let now = read_max_map_count().unwrap_or(current);
-        if now < NEEDED {
-            let why = match raised {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-                Err(e) => e.to_string(),
-            };
-            println!(
-                "skipping: vm.max_map_count is {now}, {N} parked goroutines need {NEEDED}, and \
-                 `sysctl -w vm.max_map_count=2500000` failed ({why})"
-            );
-            return;
-        }
     }
     watchdog_for(
         "hundred_thousand_parked_goroutines",
@@ -329,16 +300,7 @@ fn hundred_thousand_parked_goroutines() {
                 let started = Arc::new(AtomicUsize::new(0));
                 let gate = WaitGroup::new();
                 gate.add(1);
-                let handles: Vec<_> = (0..N)
-                    .map(|i| {
-                        let (started, gate) = (started.clone(), gate.clone());
-                        goro::go(move || {
-                            started.fetch_add(1, SeqCst);
-                            gate.wait();
-                            i as u64
-                        })
-                    })
-                    .collect();
+                let handles = spawn_gated(N, &gate, &started);
                 eventually("all 100,000 goroutines started", || {
                     started.load(SeqCst) == N
                 });
@@ -375,18 +337,7 @@ fn default_map_count_child() {
         let gate = WaitGroup::new();
         gate.add(1);
         let started = Arc::new(AtomicUsize::new(0));
-        let mut handles = Vec::with_capacity(N);
-        for i in 0..N {
-            let (gate, started) = (gate.clone(), started.clone());
-            match goro::Builder::new().spawn(move || {
-                started.fetch_add(1, SeqCst);
-                gate.wait();
-                i as u64
-            }) {
-                Ok(h) => handles.push(h),
-                Err(e) => panic!("spawn {i} refused: {e}"),
-            }
-        }
+        let handles = spawn_gated(N, &gate, &started);
         eventually("all goroutines started", || started.load(SeqCst) == N);
         gate.done();
         let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
@@ -404,17 +355,14 @@ fn default_map_count_child() {
 #[test]
 fn a_hundred_thousand_started_goroutines_fit_the_default_map_count() {
     const TEST: &str = "a_hundred_thousand_started_goroutines_fit_the_default_map_count";
-    if child_role().as_deref() == Some("default-map-count") {
-        default_map_count_child();
+    let Some(out) = run_in_child(
+        TEST,
+        "default-map-count",
+        &[("GORO_TEST_MAX_MAP_COUNT", "65530")],
+        default_map_count_child,
+    ) else {
         return;
-    }
-    let out = watchdog(TEST, || {
-        run_child(
-            TEST,
-            "default-map-count",
-            &[("GORO_TEST_MAX_MAP_COUNT", "65530")],
-        )
-    });
+    };
     if !out.status.success() && out.stderr.contains("guard pages by mprotect") {
         println!("skipping: this kernel has no MADV_GUARD_INSTALL (Linux < 6.13)");
         return;

@@ -5,31 +5,15 @@
 
 mod common;
 
-use common::{eventually, runtime, spin_for, watchdog, yield_times, Rng, SeedReport};
+use common::{
+    assert_took, eventually, panic_text, runtime, seeded, seeded_on, serial, spin_for, watchdog,
+    yield_times, Rng,
+};
 use goro::sync::{Barrier, Condvar, Mutex, Once, OnceLock, RwLock, Semaphore, WaitGroup};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Tests that burn CPU or measure latencies take this lock, so that on a
-/// small machine they do not run alongside each other (the test harness
-/// runs tests in parallel). Taken outside the watchdog.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The text of a panic payload.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_string()
-    }
-}
 
 // ---------------------------------------------------------------- Mutex
 
@@ -61,30 +45,25 @@ fn hammer_mutex(m: &Mutex<Counted>, inside: &AtomicBool, rng: &mut Rng, iters: u
 }
 
 fn mutex_counter_on(procs: usize, name: &'static str) {
-    let report = SeedReport::new(name);
-    let seed = report.seed;
     let _serial = serial();
-    watchdog(name, move || {
-        runtime(procs).run(move || {
-            const G: u64 = 8;
-            const N: u64 = 100_000;
-            let m = Arc::new(Mutex::new(Counted { value: 0 }));
-            let inside = Arc::new(AtomicBool::new(false));
-            let hs: Vec<_> = (0..G)
-                .map(|i| {
-                    let (m, inside) = (m.clone(), inside.clone());
-                    goro::go(move || hammer_mutex(&m, &inside, &mut Rng::new(seed + i), N))
-                })
-                .collect();
-            for h in hs {
-                h.join().unwrap();
-            }
-            assert!(!m.is_locked());
-            let m = Arc::try_unwrap(m).ok().expect("all goroutines joined");
-            assert_eq!(m.into_inner().value, G * N);
-        });
+    seeded_on(procs, name, |seed| {
+        const G: u64 = 8;
+        const N: u64 = 100_000;
+        let m = Arc::new(Mutex::new(Counted { value: 0 }));
+        let inside = Arc::new(AtomicBool::new(false));
+        let hs: Vec<_> = (0..G)
+            .map(|i| {
+                let (m, inside) = (m.clone(), inside.clone());
+                goro::go(move || hammer_mutex(&m, &inside, &mut Rng::new(seed + i), N))
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert!(!m.is_locked());
+        let m = Arc::try_unwrap(m).ok().expect("all goroutines joined");
+        assert_eq!(m.into_inner().value, G * N);
     });
-    drop(report);
 }
 
 #[test]
@@ -101,10 +80,8 @@ fn mutex_counter_exact_procs2() {
 /// the goroutine) contend for the same mutex.
 #[test]
 fn mutex_counter_exact_threads_and_goroutines() {
-    let report = SeedReport::new("mutex_counter_exact_threads_and_goroutines");
-    let seed = report.seed;
     let _serial = serial();
-    watchdog("mutex_counter_exact_threads_and_goroutines", move || {
+    seeded("mutex_counter_exact_threads_and_goroutines", |seed| {
         const N: u64 = 50_000;
         let m = Arc::new(Mutex::new(Counted { value: 0 }));
         let inside = Arc::new(AtomicBool::new(false));
@@ -133,7 +110,6 @@ fn mutex_counter_exact_threads_and_goroutines() {
         }
         assert_eq!(m.lock().value, 8 * N);
     });
-    drop(report);
 }
 
 const GREEDY: u8 = 0;
@@ -254,10 +230,8 @@ fn handoff_round(rt: &goro::Runtime, phase: Duration, busy_other_p: bool) -> Han
 
 #[test]
 fn mutex_starvation_mode_hands_off() {
-    let report = SeedReport::new("mutex_starvation_mode_hands_off");
-    let seed = report.seed;
     let _serial = serial();
-    watchdog("mutex_starvation_mode_hands_off", move || {
+    seeded("mutex_starvation_mode_hands_off", |seed| {
         let rt = runtime(2);
         let mut rng = Rng::new(seed);
         let mut summary = Vec::new();
@@ -282,7 +256,6 @@ fn mutex_starvation_mode_hands_off() {
         }
         eprintln!("{}\nhand-offs observed: {handed_off}", summary.join("\n"));
     });
-    drop(report);
 }
 
 /// The greedy re-locker never parks or yields, and the other P is busy
@@ -548,74 +521,121 @@ fn rwlock_readers_overlap() {
 /// (with a reschedule between) is never seen torn.
 #[test]
 fn rwlock_writers_exclude() {
-    let report = SeedReport::new("rwlock_writers_exclude");
-    let seed = report.seed;
     let _serial = serial();
-    watchdog("rwlock_writers_exclude", move || {
-        runtime(2).run(move || {
-            const READERS: u64 = 6;
-            const WRITERS: u64 = 3;
-            const ITERS: u64 = 15_000;
-            let lock = Arc::new(RwLock::new((0u64, 0u64)));
-            // Low bits: readers inside; bit 32: a writer inside.
-            let state = Arc::new(AtomicU64::new(0));
-            let max_readers = Arc::new(AtomicU64::new(0));
-            let mut hs = Vec::new();
-            for w in 0..WRITERS {
-                let (lock, state) = (lock.clone(), state.clone());
-                hs.push(goro::go(move || {
-                    let mut rng = Rng::new(seed + w);
-                    for _ in 0..ITERS {
-                        let mut g = lock.write();
-                        let before = state.fetch_add(1 << 32, SeqCst);
-                        assert_eq!(before, 0, "a writer entered alongside others");
-                        let v = g.0 + 1;
-                        g.0 = v;
-                        if rng.one_in(8) {
-                            yield_times(1);
-                        }
-                        g.1 = v;
-                        state.fetch_sub(1 << 32, SeqCst);
-                        drop(g);
-                        yield_times(rng.below(3));
+    seeded_on(2, "rwlock_writers_exclude", |seed| {
+        const READERS: u64 = 6;
+        const WRITERS: u64 = 3;
+        const ITERS: u64 = 15_000;
+        let lock = Arc::new(RwLock::new((0u64, 0u64)));
+        // Low bits: readers inside; bit 32: a writer inside.
+        let state = Arc::new(AtomicU64::new(0));
+        let max_readers = Arc::new(AtomicU64::new(0));
+        let mut hs = Vec::new();
+        for w in 0..WRITERS {
+            let (lock, state) = (lock.clone(), state.clone());
+            hs.push(goro::go(move || {
+                let mut rng = Rng::new(seed + w);
+                for _ in 0..ITERS {
+                    let mut g = lock.write();
+                    let before = state.fetch_add(1 << 32, SeqCst);
+                    assert_eq!(before, 0, "a writer entered alongside others");
+                    let v = g.0 + 1;
+                    g.0 = v;
+                    if rng.one_in(8) {
+                        yield_times(1);
                     }
-                }));
-            }
-            for r in 0..READERS {
-                let (lock, state, max) = (lock.clone(), state.clone(), max_readers.clone());
-                hs.push(goro::go(move || {
-                    let mut rng = Rng::new(seed + 1000 + r);
-                    for _ in 0..ITERS {
-                        let g = if rng.one_in(4) {
-                            match lock.try_read() {
-                                Some(g) => g,
-                                None => continue,
-                            }
-                        } else {
-                            lock.read()
-                        };
-                        let before = state.fetch_add(1, SeqCst);
-                        assert_eq!(before >> 32, 0, "a reader entered alongside a writer");
-                        max.fetch_max((before & 0xffff_ffff) + 1, SeqCst);
-                        assert_eq!(g.0, g.1, "torn write seen by a reader");
-                        if rng.one_in(4) {
-                            yield_times(1);
+                    g.1 = v;
+                    state.fetch_sub(1 << 32, SeqCst);
+                    drop(g);
+                    yield_times(rng.below(3));
+                }
+            }));
+        }
+        for r in 0..READERS {
+            let (lock, state, max) = (lock.clone(), state.clone(), max_readers.clone());
+            hs.push(goro::go(move || {
+                let mut rng = Rng::new(seed + 1000 + r);
+                for _ in 0..ITERS {
+                    let g = if rng.one_in(4) {
+                        match lock.try_read() {
+                            Some(g) => g,
+                            None => continue,
                         }
-                        state.fetch_sub(1, SeqCst);
-                        drop(g);
-                        yield_times(rng.below(2));
+                    } else {
+                        lock.read()
+                    };
+                    let before = state.fetch_add(1, SeqCst);
+                    assert_eq!(before >> 32, 0, "a reader entered alongside a writer");
+                    max.fetch_max((before & 0xffff_ffff) + 1, SeqCst);
+                    assert_eq!(g.0, g.1, "torn write seen by a reader");
+                    if rng.one_in(4) {
+                        yield_times(1);
                     }
-                }));
-            }
-            for h in hs {
-                h.join().unwrap();
-            }
-            let g = lock.read();
-            assert_eq!(*g, (WRITERS * ITERS, WRITERS * ITERS));
-            assert!(max_readers.load(SeqCst) >= 2, "readers never overlapped");
-        });
+                    state.fetch_sub(1, SeqCst);
+                    drop(g);
+                    yield_times(rng.below(2));
+                }
+            }));
+        }
+        for h in hs {
+            h.join().unwrap();
+        }
+        let g = lock.read();
+        assert_eq!(*g, (WRITERS * ITERS, WRITERS * ITERS));
+        assert!(max_readers.load(SeqCst) >= 2, "readers never overlapped");
     });
-    drop(report);
+}
+
+/// Starts `n` goroutines (the `streamers`) that each take the lock with
+/// `hold` over and over, counting their turns, until told to stop (2 s at
+/// most); meanwhile the `taker` takes it ten times with `take`, each time
+/// once the streamers have had 20 more turns, and must get it within
+/// 100 ms every time. Returns the lock.
+fn taker_not_starved(
+    n: usize,
+    streamers: &str,
+    hold: fn(&RwLock<u64>, &AtomicU64),
+    taker: &str,
+    take: fn(&RwLock<u64>),
+) -> Arc<RwLock<u64>> {
+    let lock = Arc::new(RwLock::new(0u64));
+    let stop = Arc::new(AtomicBool::new(false));
+    let turns = Arc::new(AtomicU64::new(0));
+    let streams: Vec<_> = (0..n)
+        .map(|_| {
+            let (lock, stop, turns) = (lock.clone(), stop.clone(), turns.clone());
+            goro::go(move || {
+                let start = Instant::now();
+                while !stop.load(Relaxed) && start.elapsed() < Duration::from_secs(2) {
+                    hold(&lock, &turns);
+                }
+            })
+        })
+        .collect();
+    let mut waits = Vec::new();
+    for _ in 0..10 {
+        let seen = turns.load(Relaxed);
+        eventually(&format!("{streamers} are streaming"), || {
+            turns.load(Relaxed) > seen + 20
+        });
+        let asked = Instant::now();
+        take(&lock);
+        waits.push(asked.elapsed());
+        assert!(
+            *waits.last().unwrap() < Duration::from_millis(100),
+            "{taker} starved by {streamers}: waits {waits:?}"
+        );
+    }
+    stop.store(true, Relaxed);
+    for h in streams {
+        h.join().unwrap();
+    }
+    let worst = waits.iter().max().unwrap();
+    assert!(
+        *worst < Duration::from_millis(100),
+        "{taker} starved by {streamers}: waits {waits:?}"
+    );
+    lock
 }
 
 /// Readers keep re-acquiring with overlapping holds (so the lock is never
@@ -626,47 +646,14 @@ fn rwlock_writer_not_starved_by_readers() {
     let _serial = serial();
     watchdog("rwlock_writer_not_starved_by_readers", || {
         runtime(2).run(|| {
-            let lock = Arc::new(RwLock::new(0u64));
-            let stop = Arc::new(AtomicBool::new(false));
-            let reads = Arc::new(AtomicU64::new(0));
-            let readers: Vec<_> = (0..4)
-                .map(|_| {
-                    let (lock, stop, reads) = (lock.clone(), stop.clone(), reads.clone());
-                    goro::go(move || {
-                        let start = Instant::now();
-                        while !stop.load(Relaxed) && start.elapsed() < Duration::from_secs(2) {
-                            let g = lock.read();
-                            reads.fetch_add(1, Relaxed);
-                            spin_for(Duration::from_micros(50));
-                            goro::yield_now();
-                            drop(g);
-                        }
-                    })
-                })
-                .collect();
-            let mut waits = Vec::new();
-            for _ in 0..10 {
-                let seen = reads.load(Relaxed);
-                eventually("readers are streaming", || reads.load(Relaxed) > seen + 20);
-                let asked = Instant::now();
-                let mut g = lock.write();
-                waits.push(asked.elapsed());
-                *g += 1;
+            let hold = |lock: &RwLock<u64>, turns: &AtomicU64| {
+                let g = lock.read();
+                turns.fetch_add(1, Relaxed);
+                spin_for(Duration::from_micros(50));
+                goro::yield_now();
                 drop(g);
-                assert!(
-                    *waits.last().unwrap() < Duration::from_millis(100),
-                    "writer starved by readers: waits {waits:?}"
-                );
-            }
-            stop.store(true, Relaxed);
-            for h in readers {
-                h.join().unwrap();
-            }
-            let worst = waits.iter().max().unwrap();
-            assert!(
-                *worst < Duration::from_millis(100),
-                "writer starved by readers: waits {waits:?}"
-            );
+            };
+            let lock = taker_not_starved(4, "readers", hold, "writer", |lock| *lock.write() += 1);
             assert_eq!(*lock.read(), 10);
         });
     });
@@ -679,46 +666,14 @@ fn rwlock_reader_not_starved_by_writers() {
     let _serial = serial();
     watchdog("rwlock_reader_not_starved_by_writers", || {
         runtime(2).run(|| {
-            let lock = Arc::new(RwLock::new(0u64));
-            let stop = Arc::new(AtomicBool::new(false));
-            let writes = Arc::new(AtomicU64::new(0));
-            let writers: Vec<_> = (0..2)
-                .map(|_| {
-                    let (lock, stop, writes) = (lock.clone(), stop.clone(), writes.clone());
-                    goro::go(move || {
-                        let start = Instant::now();
-                        while !stop.load(Relaxed) && start.elapsed() < Duration::from_secs(2) {
-                            let mut g = lock.write();
-                            *g += 1;
-                            writes.fetch_add(1, Relaxed);
-                            spin_for(Duration::from_micros(50));
-                            drop(g);
-                        }
-                    })
-                })
-                .collect();
-            let mut waits = Vec::new();
-            for _ in 0..10 {
-                let seen = writes.load(Relaxed);
-                eventually("writers are streaming", || writes.load(Relaxed) > seen + 20);
-                let asked = Instant::now();
-                let g = lock.read();
-                waits.push(asked.elapsed());
+            let hold = |lock: &RwLock<u64>, turns: &AtomicU64| {
+                let mut g = lock.write();
+                *g += 1;
+                turns.fetch_add(1, Relaxed);
+                spin_for(Duration::from_micros(50));
                 drop(g);
-                assert!(
-                    *waits.last().unwrap() < Duration::from_millis(100),
-                    "reader starved by writers: waits {waits:?}"
-                );
-            }
-            stop.store(true, Relaxed);
-            for h in writers {
-                h.join().unwrap();
-            }
-            let worst = waits.iter().max().unwrap();
-            assert!(
-                *worst < Duration::from_millis(100),
-                "reader starved by writers: waits {waits:?}"
-            );
+            };
+            taker_not_starved(2, "writers", hold, "reader", |lock| drop(lock.read()));
         });
     });
 }
@@ -871,66 +826,55 @@ fn condvar_pipeline(seed: u64, notify_all: bool) {
     assert_eq!(sum, total * (total - 1) / 2);
 }
 
+/// [`condvar_pipeline`] on two Ps, then on one.
+fn condvar_no_lost_wakeups(name: &'static str, notify_all: bool) {
+    let _serial = serial();
+    seeded(name, move |seed| {
+        runtime(2).run(move || condvar_pipeline(seed, notify_all));
+        runtime(1).run(move || condvar_pipeline(seed + 7, notify_all));
+    });
+}
+
 #[test]
 fn condvar_no_lost_wakeups_notify_one() {
-    let report = SeedReport::new("condvar_no_lost_wakeups_notify_one");
-    let seed = report.seed;
-    let _serial = serial();
-    watchdog("condvar_no_lost_wakeups_notify_one", move || {
-        runtime(2).run(move || condvar_pipeline(seed, false));
-        runtime(1).run(move || condvar_pipeline(seed + 7, false));
-    });
-    drop(report);
+    condvar_no_lost_wakeups("condvar_no_lost_wakeups_notify_one", false);
 }
 
 #[test]
 fn condvar_no_lost_wakeups_notify_all() {
-    let report = SeedReport::new("condvar_no_lost_wakeups_notify_all");
-    let seed = report.seed;
-    let _serial = serial();
-    watchdog("condvar_no_lost_wakeups_notify_all", move || {
-        runtime(2).run(move || condvar_pipeline(seed, true));
-        runtime(1).run(move || condvar_pipeline(seed + 7, true));
-    });
-    drop(report);
+    condvar_no_lost_wakeups("condvar_no_lost_wakeups_notify_all", true);
 }
 
 /// Many ping-pong hand-offs through one condition, notify racing wait.
 #[test]
 fn condvar_ping_pong_many_iterations() {
-    let report = SeedReport::new("condvar_ping_pong_many_iterations");
-    let seed = report.seed;
-    watchdog("condvar_ping_pong_many_iterations", move || {
-        runtime(2).run(move || {
-            const N: u64 = 50_000;
-            let pair = Arc::new((Mutex::new(0u64), Condvar::new()));
-            let players: Vec<_> = (0..2u64)
-                .map(|me| {
-                    let pair = pair.clone();
-                    goro::go(move || {
-                        let (m, cv) = &*pair;
-                        let mut rng = Rng::new(seed + me);
-                        loop {
-                            let mut g =
-                                cv.wait_while(m.lock(), |turn| *turn % 2 != me && *turn < N);
-                            if *g >= N {
-                                break;
-                            }
-                            *g += 1;
-                            drop(g);
-                            cv.notify_one();
-                            yield_times(rng.below(2));
+    seeded_on(2, "condvar_ping_pong_many_iterations", |seed| {
+        const N: u64 = 50_000;
+        let pair = Arc::new((Mutex::new(0u64), Condvar::new()));
+        let players: Vec<_> = (0..2u64)
+            .map(|me| {
+                let pair = pair.clone();
+                goro::go(move || {
+                    let (m, cv) = &*pair;
+                    let mut rng = Rng::new(seed + me);
+                    loop {
+                        let mut g = cv.wait_while(m.lock(), |turn| *turn % 2 != me && *turn < N);
+                        if *g >= N {
+                            break;
                         }
-                    })
+                        *g += 1;
+                        drop(g);
+                        cv.notify_one();
+                        yield_times(rng.below(2));
+                    }
                 })
-                .collect();
-            for p in players {
-                p.join().unwrap();
-            }
-            assert_eq!(*pair.0.lock(), N);
-        });
+            })
+            .collect();
+        for p in players {
+            p.join().unwrap();
+        }
+        assert_eq!(*pair.0.lock(), N);
     });
-    drop(report);
 }
 
 #[test]
@@ -946,8 +890,7 @@ fn condvar_wait_timeout() {
             let took = start.elapsed();
             assert!(r.timed_out());
             assert!(m.is_locked());
-            assert!(took >= Duration::from_millis(30), "woke early: {took:?}");
-            assert!(took < Duration::from_millis(230), "woke late: {took:?}");
+            assert_took("wait_timeout(30ms)", took, Duration::from_millis(30));
             drop(g);
 
             // A notification before the wait is not remembered.
@@ -985,8 +928,11 @@ fn condvar_wait_timeout() {
                 let start = Instant::now();
                 let (g, r) = cv.wait_timeout(m.lock(), Duration::from_millis(20));
                 assert!(r.timed_out());
-                let took = start.elapsed();
-                assert!(took >= Duration::from_millis(20) && took < Duration::from_millis(220));
+                assert_took(
+                    "wait_timeout(20ms) on a thread",
+                    start.elapsed(),
+                    Duration::from_millis(20),
+                );
                 drop(g);
                 let mut g = m.lock();
                 let mut timed_out = false;
@@ -1013,59 +959,54 @@ fn condvar_wait_timeout() {
 /// waiter remains.
 #[test]
 fn condvar_wait_timeout_races_notify() {
-    let report = SeedReport::new("condvar_wait_timeout_races_notify");
-    let seed = report.seed;
     let _serial = serial();
-    watchdog("condvar_wait_timeout_races_notify", move || {
-        runtime(2).run(move || {
-            const TOKENS: u64 = 2_000;
-            // (tokens available, tokens taken)
-            let pair = Arc::new((Mutex::new((0u64, 0u64)), Condvar::new()));
-            let takers: Vec<_> = (0..4u64)
-                .map(|t| {
-                    let pair = pair.clone();
-                    goro::go(move || {
-                        let (m, cv) = &*pair;
-                        let mut rng = Rng::new(seed + t);
-                        // Half the takers wait without a timeout: a lost
-                        // notification would leave them parked for good.
-                        let timed = t % 2 == 0;
-                        let mut g = m.lock();
-                        loop {
-                            if g.0 > 0 {
-                                g.0 -= 1;
-                                g.1 += 1;
-                                if g.1 == TOKENS {
-                                    cv.notify_all();
-                                }
-                            } else if g.1 >= TOKENS {
-                                break;
-                            } else if timed {
-                                let d = Duration::from_micros(rng.below(300));
-                                g = cv.wait_timeout(g, d).0;
-                            } else {
-                                g = cv.wait(g);
+    seeded_on(2, "condvar_wait_timeout_races_notify", |seed| {
+        const TOKENS: u64 = 2_000;
+        // (tokens available, tokens taken)
+        let pair = Arc::new((Mutex::new((0u64, 0u64)), Condvar::new()));
+        let takers: Vec<_> = (0..4u64)
+            .map(|t| {
+                let pair = pair.clone();
+                goro::go(move || {
+                    let (m, cv) = &*pair;
+                    let mut rng = Rng::new(seed + t);
+                    // Half the takers wait without a timeout: a lost
+                    // notification would leave them parked for good.
+                    let timed = t % 2 == 0;
+                    let mut g = m.lock();
+                    loop {
+                        if g.0 > 0 {
+                            g.0 -= 1;
+                            g.1 += 1;
+                            if g.1 == TOKENS {
+                                cv.notify_all();
                             }
+                        } else if g.1 >= TOKENS {
+                            break;
+                        } else if timed {
+                            let d = Duration::from_micros(rng.below(300));
+                            g = cv.wait_timeout(g, d).0;
+                        } else {
+                            g = cv.wait(g);
                         }
-                    })
+                    }
                 })
-                .collect();
-            let mut rng = Rng::new(seed + 99);
-            for _ in 0..TOKENS {
-                pair.0.lock().0 += 1;
-                pair.1.notify_one();
-                yield_times(rng.below(3));
-                if rng.one_in(50) {
-                    goro::time::sleep(Duration::from_micros(100));
-                }
+            })
+            .collect();
+        let mut rng = Rng::new(seed + 99);
+        for _ in 0..TOKENS {
+            pair.0.lock().0 += 1;
+            pair.1.notify_one();
+            yield_times(rng.below(3));
+            if rng.one_in(50) {
+                goro::time::sleep(Duration::from_micros(100));
             }
-            for t in takers {
-                t.join().unwrap();
-            }
-            assert_eq!(*pair.0.lock(), (0, TOKENS));
-        });
+        }
+        for t in takers {
+            t.join().unwrap();
+        }
+        assert_eq!(*pair.0.lock(), (0, TOKENS));
     });
-    drop(report);
 }
 
 // ---------------------------------------------------------- Once, OnceLock
@@ -1247,60 +1188,53 @@ fn once_lock_set_after_panicked_initialiser_gives_value_back() {
 
 #[test]
 fn semaphore_never_exceeds_permits() {
-    let report = SeedReport::new("semaphore_never_exceeds_permits");
-    let seed = report.seed;
     let _serial = serial();
-    watchdog("semaphore_never_exceeds_permits", move || {
-        runtime(2).run(move || {
-            const PERMITS: usize = 3;
-            let sem = Arc::new(Semaphore::new(PERMITS));
-            let inside = Arc::new(AtomicUsize::new(0));
-            let max = Arc::new(AtomicUsize::new(0));
-            let hs: Vec<_> = (0..16u64)
-                .map(|i| {
-                    let (sem, inside, max) = (sem.clone(), inside.clone(), max.clone());
-                    goro::go(move || {
-                        let mut rng = Rng::new(seed + i);
-                        for _ in 0..2_000 {
-                            let permit = match rng.below(3) {
-                                0 => match sem.try_acquire() {
-                                    Some(p) => p,
-                                    None => continue,
-                                },
-                                1 => match sem
-                                    .acquire_timeout(Duration::from_micros(rng.below(200)))
-                                {
-                                    Some(p) => p,
-                                    None => continue,
-                                },
-                                _ => sem.acquire(),
-                            };
-                            let now = inside.fetch_add(1, SeqCst) + 1;
-                            assert!(now <= PERMITS, "{now} holders of {PERMITS} permits");
-                            max.fetch_max(now, SeqCst);
-                            if rng.one_in(20) {
-                                goro::time::sleep(Duration::from_micros(50));
-                            } else {
-                                yield_times(rng.below(3));
-                            }
-                            inside.fetch_sub(1, SeqCst);
-                            drop(permit);
+    seeded_on(2, "semaphore_never_exceeds_permits", |seed| {
+        const PERMITS: usize = 3;
+        let sem = Arc::new(Semaphore::new(PERMITS));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..16u64)
+            .map(|i| {
+                let (sem, inside, max) = (sem.clone(), inside.clone(), max.clone());
+                goro::go(move || {
+                    let mut rng = Rng::new(seed + i);
+                    for _ in 0..2_000 {
+                        let permit = match rng.below(3) {
+                            0 => match sem.try_acquire() {
+                                Some(p) => p,
+                                None => continue,
+                            },
+                            1 => match sem.acquire_timeout(Duration::from_micros(rng.below(200))) {
+                                Some(p) => p,
+                                None => continue,
+                            },
+                            _ => sem.acquire(),
+                        };
+                        let now = inside.fetch_add(1, SeqCst) + 1;
+                        assert!(now <= PERMITS, "{now} holders of {PERMITS} permits");
+                        max.fetch_max(now, SeqCst);
+                        if rng.one_in(20) {
+                            goro::time::sleep(Duration::from_micros(50));
+                        } else {
+                            yield_times(rng.below(3));
                         }
-                    })
+                        inside.fetch_sub(1, SeqCst);
+                        drop(permit);
+                    }
                 })
-                .collect();
-            for h in hs {
-                h.join().unwrap();
-            }
-            assert_eq!(
-                sem.available_permits(),
-                PERMITS,
-                "permits leaked or lost (acquire_timeout racing a release?)"
-            );
-            assert!(max.load(SeqCst) >= 2, "permits never used concurrently");
-        });
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(
+            sem.available_permits(),
+            PERMITS,
+            "permits leaked or lost (acquire_timeout racing a release?)"
+        );
+        assert!(max.load(SeqCst) >= 2, "permits never used concurrently");
     });
-    drop(report);
 }
 
 /// Timed acquires racing releases: a permit granted to a waiter at the
@@ -1308,10 +1242,8 @@ fn semaphore_never_exceeds_permits() {
 /// waiter, never lost or duplicated.
 #[test]
 fn semaphore_timeouts_race_releases() {
-    let report = SeedReport::new("semaphore_timeouts_race_releases");
-    let seed = report.seed;
     let _serial = serial();
-    watchdog("semaphore_timeouts_race_releases", move || {
+    seeded("semaphore_timeouts_race_releases", |seed| {
         let rt = runtime(2);
         for (round, permits) in [1usize, 2, 1, 2, 1, 1].into_iter().enumerate() {
             let round = round as u64;
@@ -1367,7 +1299,6 @@ fn semaphore_timeouts_race_releases() {
             });
         }
     });
-    drop(report);
 }
 
 /// On one P a spawned waiter runs until it parks in `acquire`, so the
@@ -1416,9 +1347,11 @@ fn semaphore_try_acquire_timeout_and_permits() {
             // Times out within slack, and leaves no trace in the queue.
             let start = Instant::now();
             assert!(sem.acquire_timeout(Duration::from_millis(30)).is_none());
-            let took = start.elapsed();
-            assert!(took >= Duration::from_millis(30), "early: {took:?}");
-            assert!(took < Duration::from_millis(230), "late: {took:?}");
+            assert_took(
+                "acquire_timeout(30ms)",
+                start.elapsed(),
+                Duration::from_millis(30),
+            );
             drop(a);
             assert_eq!(
                 sem.available_permits(),
@@ -1471,56 +1404,51 @@ fn semaphore_try_acquire_timeout_and_permits() {
 
 #[test]
 fn barrier_rounds_one_leader_nobody_early() {
-    let report = SeedReport::new("barrier_rounds_one_leader_nobody_early");
-    let seed = report.seed;
-    watchdog("barrier_rounds_one_leader_nobody_early", move || {
-        runtime(2).run(move || {
-            const N: usize = 6;
-            const ROUNDS: usize = 1_000;
-            let barrier = Arc::new(Barrier::new(N));
-            let arrived: Arc<Vec<AtomicUsize>> =
-                Arc::new((0..ROUNDS).map(|_| AtomicUsize::new(0)).collect());
-            let leaders: Arc<Vec<AtomicUsize>> =
-                Arc::new((0..ROUNDS).map(|_| AtomicUsize::new(0)).collect());
-            let hs: Vec<_> = (0..N as u64)
-                .map(|i| {
-                    let (barrier, arrived, leaders) =
-                        (barrier.clone(), arrived.clone(), leaders.clone());
-                    goro::go(move || {
-                        let mut rng = Rng::new(seed + i);
-                        for r in 0..ROUNDS {
-                            yield_times(rng.below(4));
-                            if rng.one_in(50) {
-                                goro::time::sleep(Duration::from_micros(100));
-                            }
-                            arrived[r].fetch_add(1, SeqCst);
-                            let res = barrier.wait();
-                            let n = arrived[r].load(SeqCst);
-                            assert_eq!(n, N, "passed round {r} with {n} of {N} arrived");
-                            if res.is_leader() {
-                                leaders[r].fetch_add(1, SeqCst);
-                            }
+    seeded_on(2, "barrier_rounds_one_leader_nobody_early", |seed| {
+        const N: usize = 6;
+        const ROUNDS: usize = 1_000;
+        let barrier = Arc::new(Barrier::new(N));
+        let arrived: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..ROUNDS).map(|_| AtomicUsize::new(0)).collect());
+        let leaders: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..ROUNDS).map(|_| AtomicUsize::new(0)).collect());
+        let hs: Vec<_> = (0..N as u64)
+            .map(|i| {
+                let (barrier, arrived, leaders) =
+                    (barrier.clone(), arrived.clone(), leaders.clone());
+                goro::go(move || {
+                    let mut rng = Rng::new(seed + i);
+                    for r in 0..ROUNDS {
+                        yield_times(rng.below(4));
+                        if rng.one_in(50) {
+                            goro::time::sleep(Duration::from_micros(100));
                         }
-                    })
+                        arrived[r].fetch_add(1, SeqCst);
+                        let res = barrier.wait();
+                        let n = arrived[r].load(SeqCst);
+                        assert_eq!(n, N, "passed round {r} with {n} of {N} arrived");
+                        if res.is_leader() {
+                            leaders[r].fetch_add(1, SeqCst);
+                        }
+                    }
                 })
-                .collect();
-            for h in hs {
-                h.join().unwrap();
-            }
-            for (r, l) in leaders.iter().enumerate() {
-                assert_eq!(
-                    l.load(SeqCst),
-                    1,
-                    "round {r} had {} leaders",
-                    l.load(SeqCst)
-                );
-            }
-            // A barrier of one never blocks and always leads.
-            let one = Barrier::new(1);
-            assert!(one.wait().is_leader() && one.wait().is_leader());
-        });
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        for (r, l) in leaders.iter().enumerate() {
+            assert_eq!(
+                l.load(SeqCst),
+                1,
+                "round {r} had {} leaders",
+                l.load(SeqCst)
+            );
+        }
+        // A barrier of one never blocks and always leads.
+        let one = Barrier::new(1);
+        assert!(one.wait().is_leader() && one.wait().is_leader());
     });
-    drop(report);
 }
 
 /// Goroutines and plain threads at the same barrier.
@@ -1594,51 +1522,46 @@ fn waitgroup_negative_counter_panics() {
 /// reaches zero; reuse across rounds.
 #[test]
 fn waitgroup_many_waiters_and_reuse() {
-    let report = SeedReport::new("waitgroup_many_waiters_and_reuse");
-    let seed = report.seed;
-    watchdog("waitgroup_many_waiters_and_reuse", move || {
-        runtime(2).run(move || {
-            let mut rng = Rng::new(seed);
-            for _round in 0..200 {
-                let wg = WaitGroup::new();
-                let done = Arc::new(AtomicUsize::new(0));
-                const WORKERS: usize = 8;
-                wg.add(WORKERS);
-                for _ in 0..WORKERS {
-                    let (wg, done, d) = (wg.clone(), done.clone(), rng.below(4));
-                    goro::go(move || {
-                        yield_times(d);
-                        done.fetch_add(1, SeqCst);
-                        wg.done();
-                    });
-                }
-                let waiters: Vec<_> = (0..3)
-                    .map(|_| {
-                        let (wg, done) = (wg.clone(), done.clone());
-                        goro::go(move || {
-                            wg.wait();
-                            done.load(SeqCst)
-                        })
-                    })
-                    .collect();
-                let (w2, d2) = (wg.clone(), done.clone());
-                let t = std::thread::spawn(move || {
-                    w2.wait();
-                    d2.load(SeqCst)
+    seeded_on(2, "waitgroup_many_waiters_and_reuse", |seed| {
+        let mut rng = Rng::new(seed);
+        for _round in 0..200 {
+            let wg = WaitGroup::new();
+            let done = Arc::new(AtomicUsize::new(0));
+            const WORKERS: usize = 8;
+            wg.add(WORKERS);
+            for _ in 0..WORKERS {
+                let (wg, done, d) = (wg.clone(), done.clone(), rng.below(4));
+                goro::go(move || {
+                    yield_times(d);
+                    done.fetch_add(1, SeqCst);
+                    wg.done();
                 });
-                wg.wait();
-                assert_eq!(done.load(SeqCst), WORKERS);
-                for w in waiters {
-                    assert_eq!(w.join().unwrap(), WORKERS);
-                }
-                assert_eq!(t.join().unwrap(), WORKERS);
-                assert_eq!(wg.count(), 0);
-                // wait on a zero counter returns at once.
-                wg.wait();
             }
-        });
+            let waiters: Vec<_> = (0..3)
+                .map(|_| {
+                    let (wg, done) = (wg.clone(), done.clone());
+                    goro::go(move || {
+                        wg.wait();
+                        done.load(SeqCst)
+                    })
+                })
+                .collect();
+            let (w2, d2) = (wg.clone(), done.clone());
+            let t = std::thread::spawn(move || {
+                w2.wait();
+                d2.load(SeqCst)
+            });
+            wg.wait();
+            assert_eq!(done.load(SeqCst), WORKERS);
+            for w in waiters {
+                assert_eq!(w.join().unwrap(), WORKERS);
+            }
+            assert_eq!(t.join().unwrap(), WORKERS);
+            assert_eq!(wg.count(), 0);
+            // wait on a zero counter returns at once.
+            wg.wait();
+        }
     });
-    drop(report);
 }
 
 /// Go panics ("sync: WaitGroup is reused before previous Wait has

@@ -5,16 +5,16 @@
 
 mod common;
 
-use common::{child_role, run_child, runtime, spin_for, watchdog, Rng, SeedReport};
+use common::{
+    assert_took, ensure_map_count, everywhere, is_child, on_one_and_two_procs, panic_text,
+    run_child, runtime, seeded, spin_for, watchdog, Rng, SLACK,
+};
 use goro::chan::{RecvTimeoutError, TryRecvError};
 use goro::sync::WaitGroup;
 use goro::time::{after, sleep, sleep_until, tick, Ticker, Timer};
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-
-/// How late a timer may fire, on a loaded 2-CPU machine.
-const SLACK: Duration = Duration::from_millis(200);
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -33,24 +33,6 @@ fn shared<R>(f: impl FnOnce() -> R) -> R {
 fn exclusive<R>(f: impl FnOnce() -> R) -> R {
     let _g = QUIET.write().unwrap_or_else(|e| e.into_inner());
     f()
-}
-
-fn assert_took(what: &str, elapsed: Duration, want: Duration) {
-    assert!(
-        elapsed >= want,
-        "{what}: returned after {elapsed:?}, before its {want:?}"
-    );
-    assert!(
-        elapsed < want + SLACK,
-        "{what}: returned after {elapsed:?}, more than {SLACK:?} after its {want:?}"
-    );
-}
-
-/// Runs `check` in a goroutine on one P, on two Ps, and on a plain thread.
-fn everywhere(check: fn(&'static str)) {
-    runtime(1).run(move || check("procs(1)"));
-    runtime(2).run(move || check("procs(2)"));
-    check("plain thread");
 }
 
 /// `sleep(d)` returns after at least `d` and within the slack; `sleep(0)`
@@ -86,29 +68,25 @@ fn sleep_durations_within_slack() {
 /// their own duration (not earlier, not much later).
 #[test]
 fn concurrent_sleepers_each_wake_on_time() {
-    let report = SeedReport::new("concurrent_sleepers_each_wake_on_time");
-    let seed = report.seed;
-    watchdog("concurrent_sleepers_each_wake_on_time", move || {
+    seeded("concurrent_sleepers_each_wake_on_time", |seed| {
         shared(|| {
-            for procs in [1, 2] {
-                runtime(procs).run(move || {
-                    let mut rng = Rng::new(seed ^ procs as u64);
-                    let handles: Vec<_> = (0..2_000)
-                        .map(|_| {
-                            let d = Duration::from_micros(500 + rng.below(60_000));
-                            goro::go(move || {
-                                let t = Instant::now();
-                                sleep(d);
-                                (d, t.elapsed())
-                            })
+            on_one_and_two_procs(move |procs| {
+                let mut rng = Rng::new(seed ^ procs as u64);
+                let handles: Vec<_> = (0..2_000)
+                    .map(|_| {
+                        let d = Duration::from_micros(500 + rng.below(60_000));
+                        goro::go(move || {
+                            let t = Instant::now();
+                            sleep(d);
+                            (d, t.elapsed())
                         })
-                        .collect();
-                    for h in handles {
-                        let (d, took) = h.join().unwrap();
-                        assert_took(&format!("procs({procs}) sleep({d:?})"), took, d);
-                    }
-                });
-            }
+                    })
+                    .collect();
+                for h in handles {
+                    let (d, took) = h.join().unwrap();
+                    assert_took(&format!("procs({procs}) sleep({d:?})"), took, d);
+                }
+            });
         })
     });
 }
@@ -241,11 +219,9 @@ fn timer_reset() {
 /// bug, about 1 round in 500–1000 sees the stale value.
 #[test]
 fn timer_reset_racing_its_firing_never_yields_the_stale_value() {
-    let report = SeedReport::new("timer_reset_racing_its_firing_never_yields_the_stale_value");
-    let seed = report.seed;
-    watchdog(
+    seeded(
         "timer_reset_racing_its_firing_never_yields_the_stale_value",
-        move || {
+        |seed| {
             shared(|| {
                 runtime(2).run(move || {
                     const ROUNDS: usize = 8_000;
@@ -376,11 +352,7 @@ fn tick_function_and_zero_period() {
             let err = std::panic::catch_unwind(|| Ticker::new(Duration::ZERO))
                 .err()
                 .expect("a zero period panics");
-            let msg = err
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| err.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let msg = panic_text(&*err);
             assert!(msg.contains("non-positive interval"), "{msg}");
         })
     });
@@ -431,9 +403,7 @@ fn ticker_stopped_right_after_receiving_a_tick_stays_stopped() {
 /// stop in 500–1000 revives its ticker.
 #[test]
 fn ticker_stop_racing_a_tick_stops_for_good() {
-    let report = SeedReport::new("ticker_stop_racing_a_tick_stops_for_good");
-    let seed = report.seed;
-    watchdog("ticker_stop_racing_a_tick_stops_for_good", move || {
+    seeded("ticker_stop_racing_a_tick_stops_for_good", |seed| {
         shared(|| {
             runtime(2).run(move || {
                 let mut rng = Rng::new(seed);
@@ -474,9 +444,7 @@ fn ticker_stop_racing_a_tick_stops_for_good() {
 /// after its own timeout, within the slack.
 #[test]
 fn many_concurrent_timeouts() {
-    let report = SeedReport::new("many_concurrent_timeouts");
-    let seed = report.seed;
-    watchdog("many_concurrent_timeouts", move || {
+    seeded("many_concurrent_timeouts", |seed| {
         shared(|| {
             runtime(2).run(move || {
                 let mut rng = Rng::new(seed);
@@ -522,9 +490,14 @@ fn stopped_timers_do_not_delay_others() {
                 let mut timers: Vec<Timer> = (0..50_000)
                     .map(|i| Timer::new(ms(200 + i % 1_000)))
                     .collect();
-                for t in &mut timers {
-                    assert!(t.stop());
-                }
+                // On a loaded machine making 50,000 timers can take longer
+                // than the first deadlines: those have fired, and their stop
+                // says so (and, Go 1.23, discards the value) — most must not.
+                let pending = timers.iter_mut().map(|t| t.stop()).filter(|&p| p).count();
+                assert!(
+                    pending > 25_000,
+                    "only {pending} of 50,000 timers were pending"
+                );
                 let t = Instant::now();
                 sleep(ms(10));
                 assert_took("sleep among stopped timers", t.elapsed(), ms(10));
@@ -539,38 +512,13 @@ fn stopped_timers_do_not_delay_others() {
     });
 }
 
-/// The vm.max_map_count that 100,000 goroutines need (two mappings per
-/// stack, plus headroom): raise it if possible, else say why we skip.
-fn ensure_map_count(needed: u64) -> bool {
-    let read = || {
-        std::fs::read_to_string("/proc/sys/vm/max_map_count")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-    };
-    if read().is_some_and(|n| n >= needed) {
-        return true;
-    }
-    let _ = std::process::Command::new("sysctl")
-        .args(["-w", "vm.max_map_count=2500000"])
-        .output();
-    match read() {
-        Some(n) if n >= needed => true,
-        other => {
-            println!(
-                "skipping: vm.max_map_count is {other:?}, below {needed}, and `sysctl -w \
-                 vm.max_map_count=2500000` did not raise it"
-            );
-            false
-        }
-    }
-}
-
 /// 100,000 goroutines sleep 10 ms, twice, all at once: every one wakes
 /// (each after at least 10 ms), and the whole thing stays well under 5 s.
 #[test]
 fn hundred_thousand_sleeping_goroutines() {
     const N: u64 = 100_000;
-    if !ensure_map_count(210_000) {
+    // Two mappings per stack, plus headroom.
+    if !ensure_map_count(210_000, "100,000 sleeping goroutines") {
         return;
     }
     watchdog("hundred_thousand_sleeping_goroutines", || {
@@ -626,7 +574,7 @@ fn process_cpu_time() -> Duration {
 #[test]
 fn sleeping_goroutines_do_not_burn_cpu() {
     const TEST: &str = "sleeping_goroutines_do_not_burn_cpu";
-    if child_role().as_deref() == Some("cpu") {
+    if is_child("cpu") {
         let rt = runtime(2);
         // Warm up: threads and stacks exist before measuring.
         rt.run(|| {
@@ -677,7 +625,7 @@ fn sleeping_goroutines_do_not_burn_cpu() {
 #[test]
 fn timers_from_a_plain_thread_in_a_fresh_process() {
     const TEST: &str = "timers_from_a_plain_thread_in_a_fresh_process";
-    if child_role().as_deref() == Some("fresh") {
+    if is_child("fresh") {
         let t = Instant::now();
         after(ms(20)).recv().unwrap();
         assert_took("after on a fresh thread", t.elapsed(), ms(20));

@@ -107,7 +107,7 @@ impl<T> Drop for Locked<'_, T> {
 #[derive(Default)]
 pub(crate) struct Wakes {
     first: Option<Unparker>,
-    rest: Option<Box<Vec<Unparker>>>,
+    rest: Option<Vec<Unparker>>,
 }
 
 impl Wakes {
@@ -134,7 +134,7 @@ pub(crate) fn wake_all(wakes: Wakes) {
     if let Some(u) = wakes.first {
         u.unpark();
         if let Some(rest) = wakes.rest {
-            wake_rest(*rest);
+            wake_rest(rest);
         }
     }
 }

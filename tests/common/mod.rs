@@ -1,13 +1,15 @@
 //! Helpers shared by the integration tests: a watchdog that turns a hang
 //! into a clear failure, a small seeded xorshift for randomised
-//! interleavings, and polling with a deadline.
+//! interleavings, polling with a deadline, named goroutines waited on until
+//! they park, timing checks, and child processes.
 
 #![allow(dead_code)]
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{mpsc, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The default per-test deadline.
@@ -58,6 +60,39 @@ where
     R: Send + 'static,
 {
     watchdog_for(name, DEADLINE, body)
+}
+
+/// The body of a randomised test: a [`SeedReport`] named `name` and the
+/// [`watchdog`] of that name around `body`, which is handed the seed. If
+/// the test fails, the seed is printed to replay it.
+pub fn seeded<R, F>(name: &'static str, body: F) -> R
+where
+    F: FnOnce(u64) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let report = SeedReport::new(name);
+    let seed = report.seed;
+    // `report` is dropped after the watchdog has re-raised a panic, so
+    // that it sees the test failing.
+    watchdog(name, move || body(seed))
+}
+
+/// [`seeded`], with `body` as the main goroutine of a runtime with `procs`
+/// processors.
+pub fn seeded_on<R, F>(procs: usize, name: &'static str, body: F) -> R
+where
+    F: FnOnce(u64) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    seeded(name, move |seed| runtime(procs).run(move || body(seed)))
+}
+
+/// Tests that burn CPU or measure latencies take this lock, so that on a
+/// small machine they do not run alongside each other (the test harness
+/// runs the tests of a file in parallel). Taken outside the watchdog.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A seed for a randomised test: `GORO_TEST_SEED` if set (to replay a
@@ -175,11 +210,158 @@ pub fn runtime(procs: usize) -> goro::Runtime {
         .expect("build a runtime")
 }
 
+/// Runs `body(procs)` as the main goroutine of a runtime with one P, then
+/// of a runtime with two.
+pub fn on_one_and_two_procs<F>(body: F)
+where
+    F: Fn(usize) + Clone + Send + 'static,
+{
+    for procs in [1, 2] {
+        let body = body.clone();
+        runtime(procs).run(move || body(procs));
+    }
+}
+
+/// Runs `check` in a goroutine on one P, on two Ps, and on a plain thread;
+/// it is told which ("procs(1)", "procs(2)", "plain thread").
+pub fn everywhere(check: fn(&'static str)) {
+    runtime(1).run(move || check("procs(1)"));
+    runtime(2).run(move || check("procs(2)"));
+    check("plain thread");
+}
+
+/// How late a timed operation may return, on a loaded 2-CPU machine.
+pub const SLACK: Duration = Duration::from_millis(200);
+
+/// Asserts that `elapsed` is at least `want` and at most `want + SLACK`.
+pub fn assert_took(what: &str, elapsed: Duration, want: Duration) {
+    assert!(
+        elapsed >= want,
+        "{what}: returned after {elapsed:?}, earlier than {want:?}"
+    );
+    assert!(
+        elapsed < want + SLACK,
+        "{what}: returned after {elapsed:?}, more than {SLACK:?} later than {want:?}"
+    );
+}
+
+/// A name no other goroutine in this process has, for [`wait_parked`].
+pub fn unique_name(what: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("test-{what}-{}", NEXT.fetch_add(1, Relaxed))
+}
+
+/// Spawns a goroutine called `name`.
+pub fn go_named<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> goro::JoinHandle<T> {
+    goro::Builder::new()
+        .name(name.to_string())
+        .spawn(f)
+        .expect("spawn a goroutine")
+}
+
+/// Waits until the goroutine called `name` is parked for `reason` (as
+/// `goro::dump` words it: "chan send", "chan receive", "select"). A
+/// goroutine is marked parked only after its waiter is queued on the
+/// channel, so after this returns the operation is queued.
+pub fn wait_parked(name: &str, reason: &str) {
+    let needle = format!("({name}) [{reason}]");
+    eventually(&format!("goroutine {name} is parked in {reason}"), || {
+        goro::dump().contains(&needle)
+    });
+}
+
+/// Spawns `f` in a goroutine with a [`unique_name`] made of `what`, and
+/// returns once it is parked for `reason` (see [`wait_parked`]).
+pub fn go_parked<T: Send + 'static>(
+    what: &str,
+    reason: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> goro::JoinHandle<T> {
+    let name = unique_name(what);
+    let handle = go_named(&name, f);
+    wait_parked(&name, reason);
+    handle
+}
+
+/// The text of a panic payload (a `&str` or a `String`).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_string()
+    }
+}
+
+/// `vm.max_map_count`, if it can be read.
+pub fn max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether `vm.max_map_count` is at least `needed` (what `what` needs),
+/// raising it with `sysctl` if it is not; if that fails, says why the
+/// caller skips.
+pub fn ensure_map_count(needed: u64, what: &str) -> bool {
+    if max_map_count().is_some_and(|n| n >= needed) {
+        return true;
+    }
+    let raised = Command::new("sysctl")
+        .args(["-w", "vm.max_map_count=2500000"])
+        .output();
+    match max_map_count() {
+        Some(n) if n >= needed => true,
+        now => {
+            let now = now.map_or("unreadable".to_string(), |n| n.to_string());
+            let why = match raised {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                Err(e) => e.to_string(),
+            };
+            println!(
+                "skipping: vm.max_map_count is {now}, {what} need {needed}, and \
+                 `sysctl -w vm.max_map_count=2500000` did not raise it ({why})"
+            );
+            false
+        }
+    }
+}
+
 /// Tells a re-executed test binary which child part to play.
 pub const CHILD_ENV: &str = "GORO_TEST_CHILD_ROLE";
 
 pub fn child_role() -> Option<String> {
     std::env::var(CHILD_ENV).ok()
+}
+
+/// Whether this process is the re-executed child playing `role` (see
+/// [`run_child`]).
+pub fn is_child(role: &str) -> bool {
+    child_role().as_deref() == Some(role)
+}
+
+/// The two halves of a test that needs a process of its own: in the
+/// re-executed child playing `role`, runs `child` and returns `None` (the
+/// test has nothing more to do); otherwise re-runs the test `test` as that
+/// child, with `env` (see [`run_child`]), under the [`watchdog`], and
+/// returns the child's output to check.
+pub fn run_in_child(
+    test: &'static str,
+    role: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    child: impl FnOnce(),
+) -> Option<ChildOutput> {
+    if is_child(role) {
+        child();
+        return None;
+    }
+    Some(watchdog(test, move || run_child(test, role, env)))
 }
 
 pub struct ChildOutput {
