@@ -56,10 +56,31 @@ pub(crate) struct Chan<T> {
 
 struct Buffer<T> {
     ring: Ring<T>,
-    /// Lock-free operations in flight on the ring, per side, each in its
-    /// own cache line (see `sync_waiters`).
-    fast_senders: Padded<AtomicUsize>,
-    fast_receivers: Padded<AtomicUsize>,
+    /// Lock-free operations in flight on the ring, per side, spread over
+    /// shards in separate cache lines so that threads on different CPUs do
+    /// not fight over one counter (see `sync_waiters`).
+    fast_senders: [Padded<AtomicUsize>; FAST_SHARDS],
+    fast_receivers: [Padded<AtomicUsize>; FAST_SHARDS],
+}
+
+const FAST_SHARDS: usize = 4;
+
+impl<T> Buffer<T> {
+    /// True while some lock-free operation is still on the ring.
+    fn fast_ops_in_flight(&self, senders_only: bool) -> bool {
+        self.fast_senders.iter().any(|c| c.0.load(SeqCst) != 0)
+            || (!senders_only && self.fast_receivers.iter().any(|c| c.0.load(SeqCst) != 0))
+    }
+}
+
+/// This thread's in-flight counter shard.
+#[inline]
+fn fast_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Relaxed) % FAST_SHARDS;
+    }
+    SHARD.with(|s| *s)
 }
 
 #[repr(align(128))]
@@ -158,8 +179,8 @@ impl<T> Chan<T> {
             buffer: (cap > 0).then(|| {
                 Box::new(Buffer {
                     ring: Ring::new(cap),
-                    fast_senders: Padded(AtomicUsize::new(0)),
-                    fast_receivers: Padded(AtomicUsize::new(0)),
+                    fast_senders: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
+                    fast_receivers: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
                 })
             }),
             cap,
@@ -209,13 +230,16 @@ impl<T> Chan<T> {
         let Some(buffer) = &self.buffer else {
             return Err(v);
         };
-        buffer.fast_senders.0.fetch_add(1, SeqCst);
+        // No park happens before the matching decrement, so the shard
+        // (a thread-local) is the same at both ends.
+        let shard = &buffer.fast_senders[fast_shard()].0;
+        shard.fetch_add(1, SeqCst);
         let result = if self.waiters.load(SeqCst) == 0 && !self.closed.load(Relaxed) {
             buffer.ring.push(v)
         } else {
             Err(v)
         };
-        buffer.fast_senders.0.fetch_sub(1, Release);
+        shard.fetch_sub(1, Release);
         result
     }
 
@@ -227,13 +251,14 @@ impl<T> Chan<T> {
     #[inline]
     fn recv_fast(&self) -> Option<T> {
         let buffer = self.buffer.as_ref()?;
-        buffer.fast_receivers.0.fetch_add(1, SeqCst);
+        let shard = &buffer.fast_receivers[fast_shard()].0;
+        shard.fetch_add(1, SeqCst);
         let v = if self.waiters.load(SeqCst) == 0 {
             buffer.ring.pop()
         } else {
             None
         };
-        buffer.fast_receivers.0.fetch_sub(1, Release);
+        shard.fetch_sub(1, Release);
         v
     }
 
@@ -250,9 +275,7 @@ impl<T> Chan<T> {
         let n = inner.recvq.len() + inner.sendq.len();
         self.waiters.store(n, SeqCst);
         if n > 0 {
-            while buffer.fast_senders.0.load(SeqCst) != 0
-                || buffer.fast_receivers.0.load(SeqCst) != 0
-            {
+            while buffer.fast_ops_in_flight(false) {
                 std::hint::spin_loop();
             }
         }
@@ -475,7 +498,7 @@ impl<T> Chan<T> {
             // putting its value into the ring: let it land before anyone
             // can observe "closed and empty" (it was sent before the close).
             if let Some(buffer) = &self.buffer {
-                while buffer.fast_senders.0.load(SeqCst) != 0 {
+                while buffer.fast_ops_in_flight(true) {
                     std::hint::spin_loop();
                 }
             }
