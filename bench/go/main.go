@@ -25,14 +25,27 @@ import (
 type outcome struct {
 	value float64  // in the benchmark's unit
 	notes []string // extra facts, printed as INFO lines
+	also  []also   // values of the entries the same run also reports
+}
+
+// also is the value of an entry reported by another benchmark's run (e.g.
+// timers_cpu by timers; see reported_by in bench/src/spec.rs).
+type also struct {
+	name  string
+	value float64
 }
 
 type benchmark struct {
 	unit string
 	run  func() (outcome, error)
+	// also lists the entries this run also reports, in order.
+	also []string
 }
 
 var benchmarks = map[string]benchmark{}
+
+// reportedUnits are the units of the entries reported by another run.
+var reportedUnits = map[string]string{}
 
 // register adds a benchmark; called from each benchmark file's init.
 func register(name, unit string, run func() (outcome, error)) {
@@ -40,6 +53,18 @@ func register(name, unit string, run func() (outcome, error)) {
 		panic("duplicate benchmark " + name)
 	}
 	benchmarks[name] = benchmark{unit: unit, run: run}
+}
+
+// registerAlso declares that the run of benchmark parent (registered first)
+// also reports the entry name, in unit.
+func registerAlso(parent, name, unit string) {
+	b, ok := benchmarks[parent]
+	if !ok {
+		panic("registerAlso before register of " + parent)
+	}
+	b.also = append(b.also, name)
+	benchmarks[parent] = b
+	reportedUnits[name] = unit
 }
 
 // nsPer is nanoseconds per operation.
@@ -94,6 +119,9 @@ func main() {
 	}
 	b, ok := benchmarks[name]
 	if !ok {
+		if _, reported := reportedUnits[name]; reported {
+			fail(2, "%q is reported by another benchmark's run", name)
+		}
 		fail(2, "unknown benchmark %q\n%s", name, usage())
 	}
 	out, err := b.run()
@@ -103,5 +131,37 @@ func main() {
 	for _, note := range out.notes {
 		fmt.Printf("INFO %s go: %s\n", name, note)
 	}
-	fmt.Printf("RESULT %s %.3f %s\n", name, out.value, b.unit)
+	lines := []string{fmt.Sprintf("RESULT %s %.3f %s", name, out.value, b.unit)}
+	for _, other := range b.also {
+		found := false
+		for _, a := range out.also {
+			if a.name == other {
+				lines = append(lines, fmt.Sprintf("RESULT %s %.3f %s", other, a.value, reportedUnits[other]))
+				found = true
+			}
+		}
+		if !found {
+			fail(1, "bench-go %s: INVALID RESULT: no value for %s", name, other)
+		}
+	}
+	for _, line := range lines {
+		fmt.Println(line)
+	}
+}
+
+// msOf is milliseconds.
+func msOf(elapsed time.Duration) float64 {
+	return float64(elapsed.Nanoseconds()) / 1e6
+}
+
+// sumBelow is 0 + 1 + ... + (n - 1).
+func sumBelow(n int64) int64 { return n * (n - 1) / 2 }
+
+// checkEq returns an error naming what when got != want (the Rust
+// versions' check_eq, same message).
+func checkEq(what string, got, want int64) error {
+	if got != want {
+		return fmt.Errorf("%s is %d, expected %d", what, got, want)
+	}
+	return nil
 }

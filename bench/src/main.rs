@@ -7,7 +7,8 @@
 //! the Go toolchain into the same directory. Within each repetition every
 //! implementation runs once, one after the other (the first one rotates
 //! between repetitions), never two at a time. Each program reports one
-//! `RESULT` line; the runner prints a markdown table of the medians and the
+//! `RESULT` line (two when another registry entry is reported by the same
+//! run, e.g. `timers` and `timers_cpu`), or `UNSUPPORTED`; the runner prints a markdown table of the medians and the
 //! goro/peer ratios and writes it to `--out`. It exits non-zero if any run
 //! failed (crashed, timed out, or reported no valid result).
 
@@ -32,12 +33,15 @@ fn main() -> ExitCode {
         }
         Ok(cli::Command::List) => {
             for b in spec::BENCHMARKS {
-                let procs = match b.procs {
+                let mut procs = match b.procs {
                     Procs::Configurable => String::new(),
                     Procs::Fixed(n) => format!(", procs always {n}"),
                 };
+                if let Some(parent) = b.reported_by {
+                    procs.push_str(&format!(", from the {parent} run"));
+                }
                 println!(
-                    "{:<10} {} ({} is better{procs}): {}",
+                    "{:<15} {} ({} is better{procs}): {}",
                     b.name,
                     b.unit,
                     b.better.as_str(),
@@ -63,8 +67,16 @@ fn failure_reason(stderr: &str) -> String {
     lines[lines.len().saturating_sub(4)..].join("\n")
 }
 
-/// Run `program` once for `bench` and turn what it printed into a sample.
-fn run_once(program: &Path, bench: &Benchmark, procs: usize, timeout: Duration) -> Sample {
+/// Run `program` once for `entries[0]` and turn what it printed into one
+/// sample per entry (`entries[1..]` are the entries the same run reports).
+fn run_once(
+    program: &Path,
+    entries: &[&'static Benchmark],
+    procs: usize,
+    timeout: Duration,
+) -> Vec<Sample> {
+    let bench = entries[0];
+    let all = |sample: Sample| vec![sample; entries.len()];
     let mut command = Command::new(program);
     command
         .arg(bench.name)
@@ -74,22 +86,32 @@ fn run_once(program: &Path, bench: &Benchmark, procs: usize, timeout: Duration) 
         .env("GORO_MAXPROCS", procs.to_string());
     let finished = match exec::run(command, timeout) {
         Ok(f) => f,
-        Err(e) => return Sample::Failed(e),
+        Err(e) => return all(Sample::Failed(e)),
     };
     if !finished.status.success() {
-        return Sample::Failed(format!(
+        return all(Sample::Failed(format!(
             "{}: {}",
             finished.status,
             failure_reason(&finished.stderr)
-        ));
+        )));
     }
-    match result::parse(&finished.stdout, bench.name) {
-        Ok(r) if r.unit == bench.unit => Sample::Ok(r.value),
-        Ok(r) => Sample::Failed(format!(
-            "reported unit {:?}, expected {:?}",
-            r.unit, bench.unit
-        )),
-        Err(e) => Sample::Failed(e),
+    if let Some(why) = result::parse_unsupported(&finished.stdout, bench.name) {
+        return all(Sample::Unsupported(why));
+    }
+    let names: Vec<&str> = entries.iter().map(|b| b.name).collect();
+    match result::parse_all(&finished.stdout, &names) {
+        Ok(reported) => reported
+            .into_iter()
+            .zip(entries)
+            .map(|(r, b)| {
+                if r.unit == b.unit {
+                    Sample::Ok(r.value)
+                } else {
+                    Sample::Failed(format!("reported unit {:?}, expected {:?}", r.unit, b.unit))
+                }
+            })
+            .collect(),
+        Err(e) => all(Sample::Failed(e)),
     }
 }
 
@@ -282,28 +304,53 @@ fn run(options: Options) -> ExitCode {
     let order: Vec<Impl> = programs.paths.keys().copied().collect();
 
     let mut results = Vec::new();
-    for &bench in &options.benchmarks {
+    for &bench in options
+        .benchmarks
+        .iter()
+        .filter(|b| b.reported_by.is_none())
+    {
+        // This program run's own entry first, then those it also reports.
+        let mut entries = vec![bench];
+        entries.extend(
+            options
+                .benchmarks
+                .iter()
+                .copied()
+                .filter(|b| b.reported_by == Some(bench.name)),
+        );
         let procs = bench.procs.resolve(options.procs);
-        let mut result = BenchResult::new(bench, procs);
+        let mut entry_results: Vec<BenchResult> = entries
+            .iter()
+            .map(|&b| BenchResult::new(b, procs))
+            .collect();
         for rep in 0..options.reps {
             for i in 0..order.len() {
                 let imp = order[(rep + i) % order.len()];
-                let sample = run_once(&programs.paths[&imp], bench, procs, options.timeout);
-                let shown = match &sample {
-                    Sample::Ok(v) => format!("{} {}", table::format_value(*v), bench.unit),
-                    Sample::Failed(why) => format!("FAILED: {why}"),
-                };
+                let samples = run_once(&programs.paths[&imp], &entries, procs, options.timeout);
+                let mut shown: Vec<String> = samples
+                    .iter()
+                    .zip(&entries)
+                    .map(|(sample, b)| match sample {
+                        Sample::Ok(v) => format!("{} {}", table::format_value(*v), b.unit),
+                        Sample::Failed(why) => format!("FAILED: {why}"),
+                        Sample::Unsupported(why) => format!("unsupported: {why}"),
+                    })
+                    .collect();
+                shown.dedup();
                 eprintln!(
-                    "[{} {}/{}] {:<5} {shown}",
+                    "[{} {}/{}] {:<5} {}",
                     bench.name,
                     rep + 1,
                     options.reps,
-                    imp.label()
+                    imp.label(),
+                    shown.join(", ")
                 );
-                result.samples.entry(imp).or_default().push(sample);
+                for (result, sample) in entry_results.iter_mut().zip(samples) {
+                    result.samples.entry(imp).or_default().push(sample);
+                }
             }
         }
-        results.push(result);
+        results.extend(entry_results);
     }
 
     let failed = results

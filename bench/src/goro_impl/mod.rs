@@ -4,18 +4,42 @@
 //! `Runtime::run`) starts, as Go's `main` runs on a goroutine; the runtime is
 //! started before anything is timed, as Go's is.
 
-use crate::harness::BenchFn;
+use crate::harness::Entry;
 
+pub mod chan_mpmc;
+pub mod chan_spsc;
+pub mod chan_unbuffered;
+pub mod idle_mem;
+pub mod mutex;
+pub mod pingpong;
+pub mod select;
+pub mod sieve;
+pub mod skynet;
 pub mod spawn;
+pub mod timers;
+pub mod worker_pool;
 pub mod r#yield;
 
 /// The goro implementation of the benchmark called `name`.
-pub fn lookup(name: &str) -> Option<BenchFn> {
-    Some(match name {
+pub fn lookup(name: &str) -> Option<Entry> {
+    Some(Entry::Run(match name {
         "spawn" => spawn::run,
         "yield" => r#yield::run,
+        "skynet" => skynet::run,
+        // The registry fixes procs (1 and 2); the harness passes it.
+        "pingpong" | "pingpong_p2" => pingpong::run,
+        "chan_spsc" => chan_spsc::run,
+        "chan_mpmc" => chan_mpmc::run,
+        "chan_unbuffered" => chan_unbuffered::run,
+        "select" => select::run,
+        "mutex" => mutex::run,
+        "mutex_yield" => mutex::run_yield,
+        "timers" => timers::run,
+        "worker_pool" => worker_pool::run,
+        "sieve" => sieve::run,
+        "idle_mem" => idle_mem::run,
         _ => return None,
-    })
+    }))
 }
 
 /// Run `main` as the main goroutine with `procs` processors and return its

@@ -120,9 +120,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                         .ok_or_else(|| format!("unknown benchmark {name:?} (try --list)"))?;
                     wanted.push(bench.name);
                 }
+                // An entry reported by another benchmark's run comes with
+                // that run, and the other way round.
                 options.benchmarks = spec::BENCHMARKS
                     .iter()
-                    .filter(|b| wanted.contains(&b.name))
+                    .filter(|b| {
+                        wanted.contains(&b.name)
+                            || wanted.contains(&b.run_name())
+                            || wanted
+                                .iter()
+                                .any(|w| spec::find(w).unwrap().run_name() == b.name)
+                    })
                     .collect();
             }
             "--impls" => {
@@ -179,6 +187,18 @@ mod tests {
         assert_eq!(names, ["spawn", "yield"]);
         assert_eq!(o.impls, [Impl::Goro, Impl::Tokio]);
         assert_eq!(o.out, PathBuf::from("/tmp/x.md"));
+        let names: Vec<_> = run("--only timers_cpu")
+            .benchmarks
+            .iter()
+            .map(|b| b.name)
+            .collect();
+        assert_eq!(names, ["timers", "timers_cpu"]);
+        let names: Vec<_> = run("--only idle_mem")
+            .benchmarks
+            .iter()
+            .map(|b| b.name)
+            .collect();
+        assert_eq!(names, ["idle_mem", "idle_mem_spawn"]);
     }
 
     #[test]

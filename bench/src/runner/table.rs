@@ -15,6 +15,8 @@ pub enum Sample {
     Ok(f64),
     /// Why it produced no valid value.
     Failed(String),
+    /// The implementation cannot run this benchmark, for this reason.
+    Unsupported(String),
 }
 
 /// All runs of one benchmark.
@@ -45,11 +47,22 @@ impl BenchResult {
             .iter()
             .filter_map(|s| match s {
                 Sample::Ok(v) => Some(*v),
-                Sample::Failed(_) => None,
+                _ => None,
             })
             .collect();
-        let failed = samples.len() - values.len();
+        let failed = samples
+            .iter()
+            .filter(|s| matches!(s, Sample::Failed(_)))
+            .count();
         (values, failed)
+    }
+
+    /// Why `imp` does not support this benchmark, if it said so.
+    pub fn unsupported(&self, imp: Impl) -> Option<&str> {
+        self.samples.get(&imp)?.iter().find_map(|s| match s {
+            Sample::Unsupported(why) => Some(why.as_str()),
+            _ => None,
+        })
     }
 
     /// The median of `imp`, if it ran and never failed.
@@ -107,6 +120,9 @@ pub fn format_ratio(goro: f64, peer: f64, better: Better) -> String {
 
 fn cell(result: &BenchResult, imp: Impl) -> String {
     match result.values(imp) {
+        (values, 0) if values.is_empty() && result.unsupported(imp).is_some() => {
+            "n/a (unsupported)".into()
+        }
         (values, 0) if values.is_empty() => "n/a".into(),
         (values, 0) => median(&values).map_or("n/a".into(), format_value),
         (values, failed) => format!("FAIL ({failed} of {})", values.len() + failed),
@@ -188,7 +204,9 @@ pub fn render(report: &Report) -> String {
          median divided by the peer's: where lower is better, a ratio below 1 \
          means goro did better; where higher is better, a ratio above 1 means \
          goro did better. The note after each ratio says which. FAIL means a \
-         program did not report a valid result (see Failures)."
+         program did not report a valid result (see Failures); n/a \
+         (unsupported) means the implementation cannot run that benchmark \
+         (see Not supported)."
     );
 
     let _ = writeln!(w, "\n## What is measured\n");
@@ -273,6 +291,23 @@ pub fn render(report: &Report) -> String {
     if !failures.is_empty() {
         let _ = writeln!(w, "\n## Failures\n\n{}", failures.join("\n"));
     }
+
+    let mut unsupported = Vec::new();
+    for r in &report.results {
+        for &imp in &report.impls {
+            if let Some(why) = r.unsupported(imp) {
+                unsupported.push(format!(
+                    "- {} on {}: {}",
+                    r.bench.name,
+                    imp.label(),
+                    one_line(why)
+                ));
+            }
+        }
+    }
+    if !unsupported.is_empty() {
+        let _ = writeln!(w, "\n## Not supported\n\n{}", unsupported.join("\n"));
+    }
     md
 }
 
@@ -334,5 +369,27 @@ mod tests {
         assert!(md.contains("| tokio not run | binary missing |"));
         assert!(md.contains("- spawn on may, repetitions 2, 3: counter is 3 \\| bad"));
         assert!(md.contains("| spawn | goro | 200 | 100 | 300 | 100% | 100, 300, 200 |"));
+    }
+
+    #[test]
+    fn renders_unsupported() {
+        let skynet = spec::find("skynet").unwrap();
+        let mut r = BenchResult::new(skynet, 2);
+        r.samples.insert(Impl::Goro, vec![Sample::Ok(300.0)]);
+        r.samples
+            .insert(Impl::May, vec![Sample::Unsupported("too deep".into())]);
+        let report = Report {
+            facts: vec![],
+            impls: vec![Impl::Goro, Impl::May],
+            unavailable: vec![],
+            results: vec![r],
+        };
+        let md = render(&report);
+        assert!(
+            md.contains("| skynet | ms | lower | 2 | 300 | n/a (unsupported) | n/a |"),
+            "{md}"
+        );
+        assert!(md.contains("- skynet on may: too deep"));
+        assert!(!md.contains("## Failures"));
     }
 }

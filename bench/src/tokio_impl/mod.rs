@@ -5,24 +5,58 @@
 //! a spawned task too (not the `block_on` future, which would run on an extra
 //! thread beside the workers), so with procs = N exactly N threads run
 //! benchmark code, as in Go.
+//!
+//! **Channels.** A Go channel is a `tokio::sync::mpsc` bounded channel of the
+//! same capacity. tokio has no rendezvous channel: an unbuffered Go channel
+//! becomes capacity 1, so a sender may run one value ahead of its receiver.
+//! tokio's mpsc has a single receiver: where Go has several goroutines
+//! receiving from one channel (`chan_mpmc`'s consumers, `worker_pool`'s
+//! workers, `idle_mem`'s waiters) they share the receiver through a
+//! `tokio::sync::Mutex`, held while awaiting `recv` (the usual tokio idiom),
+//! so only one of them waits in `recv` at a time. Closing is dropping every
+//! sender.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
-use crate::harness::BenchFn;
+use crate::harness::Entry;
 
+pub mod chan_mpmc;
+pub mod chan_spsc;
+pub mod chan_unbuffered;
+pub mod idle_mem;
+pub mod mutex;
+pub mod pingpong;
+pub mod select;
+pub mod sieve;
+pub mod skynet;
 pub mod spawn;
+pub mod timers;
+pub mod worker_pool;
 pub mod r#yield;
 
 /// The tokio implementation of the benchmark called `name`.
-pub fn lookup(name: &str) -> Option<BenchFn> {
-    Some(match name {
+pub fn lookup(name: &str) -> Option<Entry> {
+    Some(Entry::Run(match name {
         "spawn" => spawn::run,
         "yield" => r#yield::run,
+        "skynet" => skynet::run,
+        // The registry fixes procs (1 and 2); the harness passes it.
+        "pingpong" | "pingpong_p2" => pingpong::run,
+        "chan_spsc" => chan_spsc::run,
+        "chan_mpmc" => chan_mpmc::run,
+        "chan_unbuffered" => chan_unbuffered::run,
+        "select" => select::run,
+        "mutex" => mutex::run,
+        "mutex_yield" => mutex::run_yield,
+        "timers" => timers::run,
+        "worker_pool" => worker_pool::run,
+        "sieve" => sieve::run,
+        "idle_mem" => idle_mem::run,
         _ => return None,
-    })
+    }))
 }
 
 /// Run `main` as the main task on a multi-thread runtime with `procs` worker
