@@ -36,6 +36,7 @@ use crate::chan::{Receiver, RecvError, SendError, Sender};
 use crate::runtime::g::WaitReason;
 use context::{SelectCtx, Waiter};
 use parking_lot::lock_api::RawMutex as _;
+use smallvec::SmallVec;
 use std::cell::Cell;
 use std::time::Instant;
 
@@ -114,12 +115,13 @@ pub fn select_core(
     let cases: &mut [CaseRef<'_>] = cases;
     let n = cases.len();
     // Poll order: a random permutation (Go's pollorder).
-    let mut order: Vec<usize> = (0..n).filter(|&i| cases[i].0.lock().is_some()).collect();
+    // Small selects (the common case) keep their bookkeeping on the stack.
+    let mut order: SmallVec<[usize; 16]> = (0..n).filter(|&i| cases[i].0.lock().is_some()).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, random_below(i + 1));
     }
     // Lock order: each distinct channel once, by address (Go's lockorder).
-    let mut locks: Vec<*const parking_lot::RawMutex> = order
+    let mut locks: SmallVec<[*const parking_lot::RawMutex; 16]> = order
         .iter()
         .filter_map(|&i| cases[i].0.lock().map(|l| l as *const _))
         .collect();
