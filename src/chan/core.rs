@@ -275,8 +275,9 @@ impl<T> Chan<T> {
         let n = inner.recvq.len() + inner.sendq.len();
         self.waiters.store(n, SeqCst);
         if n > 0 {
+            let mut step = 0;
             while buffer.fast_ops_in_flight(false) {
-                std::hint::spin_loop();
+                super::ring::backoff(&mut step);
             }
         }
     }
@@ -498,8 +499,9 @@ impl<T> Chan<T> {
             // putting its value into the ring: let it land before anyone
             // can observe "closed and empty" (it was sent before the close).
             if let Some(buffer) = &self.buffer {
+                let mut step = 0;
                 while buffer.fast_ops_in_flight(true) {
-                    std::hint::spin_loop();
+                    super::ring::backoff(&mut step);
                 }
             }
             // Buffered values still go to queued receivers first.

@@ -13,6 +13,22 @@
 //! is only for the queues of blocked goroutines.
 
 use std::cell::UnsafeCell;
+
+/// Waits a little for another thread to finish its step on a slot. That
+/// thread may have been descheduled by the OS in the middle of it (the ring
+/// is not lock-free in the strict sense), so after a while give it the CPU
+/// rather than burn ours. Never yields the *goroutine*: callers may be in
+/// the middle of a fast path that must not park.
+pub(crate) fn backoff(step: &mut u32) {
+    if *step < 6 {
+        for _ in 0..(1 << *step) {
+            std::hint::spin_loop();
+        }
+    } else {
+        std::thread::yield_now();
+    }
+    *step = step.saturating_add(1);
+}
 use std::mem::MaybeUninit;
 use std::sync::atomic::{fence, AtomicUsize, Ordering::*};
 
@@ -69,6 +85,7 @@ impl<T> Ring<T> {
 
     /// Appends `v`; gives it back if the ring is full.
     pub(crate) fn push(&self, v: T) -> Result<(), T> {
+        let mut step = 0;
         let mut tail = self.tail.0.load(Relaxed);
         loop {
             let slot = &self.slots[tail & (self.one_lap - 1)];
@@ -86,7 +103,10 @@ impl<T> Ring<T> {
                         slot.stamp.store(tail + 1, Release);
                         return Ok(());
                     }
-                    Err(t) => tail = t,
+                    Err(t) => {
+                        tail = t;
+                        backoff(&mut step);
+                    }
                 }
             } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
                 // The slot still holds last lap's value: full, unless a
@@ -95,11 +115,11 @@ impl<T> Ring<T> {
                 if self.head.0.load(Relaxed).wrapping_add(self.one_lap) == tail {
                     return Err(v);
                 }
-                std::hint::spin_loop();
+                backoff(&mut step);
                 tail = self.tail.0.load(Relaxed);
             } else {
                 // Another producer is mid-write: look again.
-                std::hint::spin_loop();
+                backoff(&mut step);
                 tail = self.tail.0.load(Relaxed);
             }
         }
@@ -107,6 +127,7 @@ impl<T> Ring<T> {
 
     /// Takes the oldest value, if any.
     pub(crate) fn pop(&self) -> Option<T> {
+        let mut step = 0;
         let mut head = self.head.0.load(Relaxed);
         loop {
             let slot = &self.slots[head & (self.one_lap - 1)];
@@ -124,7 +145,10 @@ impl<T> Ring<T> {
                         slot.stamp.store(head.wrapping_add(self.one_lap), Release);
                         return Some(v);
                     }
-                    Err(h) => head = h,
+                    Err(h) => {
+                        head = h;
+                        backoff(&mut step);
+                    }
                 }
             } else if stamp == head {
                 // Not written this lap: empty, unless a producer is mid-write.
@@ -132,10 +156,10 @@ impl<T> Ring<T> {
                 if self.tail.0.load(Relaxed) == head {
                     return None;
                 }
-                std::hint::spin_loop();
+                backoff(&mut step);
                 head = self.head.0.load(Relaxed);
             } else {
-                std::hint::spin_loop();
+                backoff(&mut step);
                 head = self.head.0.load(Relaxed);
             }
         }
