@@ -329,9 +329,33 @@ fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
     // With one P there is nobody to steal from our queue.
     let no_stealers = rt.procs() == 1;
     // SAFETY: as above.
-    p.runq
+    let found = p
+        .runq
         .pop(no_stealers)
-        .map(|g| (unsafe { GRef::from_ptr(g) }, false))
+        .map(|g| (unsafe { GRef::from_ptr(g) }, false));
+    if found.is_some() {
+        // The next G was most likely written by another CPU (its spawner or
+        // waker): start fetching it while this one runs.
+        prefetch_g(p.runq.peek());
+    }
+    found
+}
+
+/// Asks the CPU to start loading a G's first cache lines.
+#[inline]
+fn prefetch_g(g: *mut super::g::G) {
+    #[cfg(target_arch = "x86_64")]
+    if !g.is_null() {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let base = g as *const i8;
+        for line in 0..std::mem::size_of::<super::g::G>().div_ceil(64) {
+            // SAFETY: prefetching is a hint that never faults, whatever the
+            // address; these are the G's own cache lines.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(line * 64)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = g;
 }
 
 /// Puts `g` on `p`'s queue: in `runnext` if `next` (kicking the old `runnext`

@@ -115,6 +115,17 @@ impl<T> RunQueue<T> {
         Some(batch)
     }
 
+    /// The item at the head without taking it: a racy snapshot, only good
+    /// for a prefetch hint. Owner only.
+    #[inline]
+    pub(crate) fn peek(&self) -> *mut T {
+        let head = self.head.load(Relaxed);
+        if head == self.tail.load(Relaxed) {
+            return ptr::null_mut();
+        }
+        self.slot(head).load(Relaxed)
+    }
+
     /// Takes the item at the head. Owner only.
     ///
     /// `no_stealers` promises that no other thread can steal from this
