@@ -390,7 +390,13 @@ fn take_free_g(local: Option<&mut Vec<GRef>>) -> Option<GRef> {
         let from = global.len() - n;
         local.extend(global.drain(from..));
     }
-    local.pop()
+    let g = local.pop();
+    if let Some(next) = local.last() {
+        // Free Gs were last touched by the CPU that ran them: start
+        // fetching the next one now, as the spawner will write it soon.
+        super::proc::prefetch_g(next.as_ptr());
+    }
+    g
 }
 
 /// Puts a finished G on `local` (a P's free list), spilling half to the

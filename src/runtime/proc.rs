@@ -343,7 +343,7 @@ fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
 
 /// Asks the CPU to start loading a G's first cache lines.
 #[inline]
-fn prefetch_g(g: *mut super::g::G) {
+pub(crate) fn prefetch_g(g: *mut super::g::G) {
     #[cfg(target_arch = "x86_64")]
     if !g.is_null() {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
