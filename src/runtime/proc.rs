@@ -334,14 +334,19 @@ fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
         .pop(no_stealers)
         .map(|g| (unsafe { GRef::from_ptr(g) }, false));
     if found.is_some() {
-        // The next G was most likely written by another CPU (its spawner or
-        // waker): start fetching it while this one runs.
-        prefetch_g(p.runq.peek());
+        // The Gs behind it were most likely written by another CPU (their
+        // spawner or waker): start fetching one a few places ahead while
+        // these run, far enough for the load to finish in time.
+        prefetch_g(p.runq.peek(PREFETCH_AHEAD));
     }
     found
 }
 
-/// Asks the CPU to start loading a G's first cache lines.
+/// How far ahead in the local queue `runq_get` prefetches (the ones
+/// before were prefetched by earlier calls).
+const PREFETCH_AHEAD: u32 = 2;
+
+/// Asks the CPU to start loading a G's cache lines.
 #[inline]
 pub(crate) fn prefetch_g(g: *mut super::g::G) {
     #[cfg(target_arch = "x86_64")]

@@ -115,15 +115,15 @@ impl<T> RunQueue<T> {
         Some(batch)
     }
 
-    /// The item at the head without taking it: a racy snapshot, only good
-    /// for a prefetch hint. Owner only.
+    /// The item `ahead` places behind the head, without taking it: a racy
+    /// snapshot, only good for a prefetch hint. Owner only.
     #[inline]
-    pub(crate) fn peek(&self) -> *mut T {
+    pub(crate) fn peek(&self, ahead: u32) -> *mut T {
         let head = self.head.load(Relaxed);
-        if head == self.tail.load(Relaxed) {
+        if self.tail.load(Relaxed).wrapping_sub(head) <= ahead {
             return ptr::null_mut();
         }
-        self.slot(head).load(Relaxed)
+        self.slot(head.wrapping_add(ahead)).load(Relaxed)
     }
 
     /// Takes the item at the head. Owner only.
