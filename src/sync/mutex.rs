@@ -140,7 +140,7 @@ impl<T: ?Sized> Mutex<T> {
         loop {
             // Spin while the holder runs elsewhere (never in starvation
             // mode: the lock is promised to the first waiter then).
-            if old & (LOCKED | STARVING) == LOCKED && spins < SPIN_ROUNDS && can_spin() {
+            if old & (LOCKED | STARVING) == LOCKED && spins < SPIN_ROUNDS && can_spin(spins) {
                 // Tell unlock not to wake another waiter while we spin.
                 if !awoke
                     && old & WOKEN == 0
@@ -244,15 +244,19 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-/// Spinning only helps when another P is running the lock holder and
-/// nothing else waits to run here (Go's `sync_runtime_canSpin`).
-fn can_spin() -> bool {
+/// Spinning only helps when another P is running the lock holder (Go's
+/// `sync_runtime_canSpin`, which also wants this P's queue empty; we allow
+/// one round regardless).
+fn can_spin(round: u32) -> bool {
     match crate::runtime::current::m() {
         Some(m) => {
             let rt = m.rt;
+            // The first round is cheaper than a park even when other
+            // goroutines wait here: a holder on another CPU usually lets go
+            // within it. Later rounds only when nothing else could run.
             rt.procs() > 1
                 && rt.npidle.load(Relaxed) + rt.nmspinning.load(Relaxed) + 1 < rt.procs()
-                && m.try_p().is_some_and(|p| p.has_no_work())
+                && (round == 0 || m.try_p().is_some_and(|p| p.has_no_work()))
         }
         None => std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
     }
