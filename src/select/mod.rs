@@ -116,7 +116,8 @@ pub fn select_core(
     let n = cases.len();
     // Poll order: a random permutation (Go's pollorder).
     // Small selects (the common case) keep their bookkeeping on the stack.
-    let mut order: SmallVec<[usize; 16]> = (0..n).filter(|&i| cases[i].0.lock().is_some()).collect();
+    let mut order: SmallVec<[usize; 16]> =
+        (0..n).filter(|&i| cases[i].0.lock().is_some()).collect();
     for i in (1..order.len()).rev() {
         order.swap(i, random_below(i + 1));
     }
