@@ -47,9 +47,71 @@ fn emit_slow(event: &Event) {
 }
 
 /// Installs (or with `None` removes) the listener.
-#[allow(dead_code)] // Used by the tests now and by the tracer later.
+#[cfg_attr(not(test), allow(dead_code))] // The tracer (a later issue) will call it.
 pub(crate) fn set_listener(listener: Option<Listener>) {
     let on = listener.is_some();
     *LISTENER.write().unwrap_or_else(|e| e.into_inner()) = listener;
     ENABLED.store(on, SeqCst);
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A listener sees a goroutine's whole life: created, started, parked
+    /// (with its reason), unparked, started again, exited.
+    #[test]
+    fn listener_sees_a_goroutines_life() {
+        let rt = crate::Runtime::builder().procs(1).build().unwrap();
+        let ours: &'static crate::runtime::sched::Shared = rt.shared();
+        let log: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();
+        let sink = log.clone();
+        set_listener(Some(Box::new(move |e: &Event| {
+            let (g, what) = match e {
+                Event::Create { g, .. } => (*g, "create".to_string()),
+                Event::Start { g, .. } => (*g, "start".to_string()),
+                Event::Park { g, reason } => (*g, format!("park {}", reason.as_str())),
+                Event::Unpark { g, .. } => (*g, "unpark".to_string()),
+                Event::Yield { g } => (*g, "yield".to_string()),
+                Event::Exit { g } => (*g, "exit".to_string()),
+            };
+            // Only this test's runtime: other tests run in parallel.
+            if std::ptr::eq(g.runtime(), ours) {
+                let id = g.id.load(std::sync::atomic::Ordering::Relaxed);
+                sink.lock().unwrap().push((id, what));
+            }
+        })));
+        let child_id = rt.run(|| {
+            let (tx, rx) = crate::chan::<u64>(0);
+            let child = crate::go(move || {
+                let id = crate::id().unwrap();
+                rx.recv().unwrap();
+                id
+            });
+            crate::yield_now(); // let the child start and park
+            tx.send(1).unwrap();
+            child.join().unwrap()
+        });
+        set_listener(None);
+        let seen: Vec<String> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(id, _)| *id == child_id)
+            .map(|(_, what)| what.clone())
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "create",
+                "start",
+                "park chan receive",
+                "unpark",
+                "start",
+                "exit"
+            ],
+            "events of goroutine {child_id}"
+        );
+    }
 }
