@@ -236,38 +236,6 @@ pub trait RecvTarget<'a, T> {
     fn receiver(self) -> Option<&'a Receiver<T>>;
 }
 
-impl<'a, T> RecvTarget<'a, T> for &'a Receiver<T> {
-    fn receiver(self) -> Option<&'a Receiver<T>> {
-        Some(self)
-    }
-}
-
-impl<'a, T> RecvTarget<'a, T> for Option<&'a Receiver<T>> {
-    fn receiver(self) -> Option<&'a Receiver<T>> {
-        self
-    }
-}
-
-// `select!` borrows its operand (`recv(rx)` means `&rx`), so these cover
-// `recv(rx)`, `recv(&rx)`, `recv(maybe_rx)` and `recv(ctx.done())`.
-impl<'a, T> RecvTarget<'a, T> for &&'a Receiver<T> {
-    fn receiver(self) -> Option<&'a Receiver<T>> {
-        Some(*self)
-    }
-}
-
-impl<'a, T> RecvTarget<'a, T> for &Option<&'a Receiver<T>> {
-    fn receiver(self) -> Option<&'a Receiver<T>> {
-        *self
-    }
-}
-
-impl<'a, T> RecvTarget<'a, T> for &'a Option<Receiver<T>> {
-    fn receiver(self) -> Option<&'a Receiver<T>> {
-        self.as_ref()
-    }
-}
-
 /// What a `send(...)` case accepts: `&Sender<T>`, or `Option<&Sender<T>>`
 /// where `None` is Go's nil channel.
 pub trait SendTarget<'a, T> {
@@ -275,35 +243,46 @@ pub trait SendTarget<'a, T> {
     fn sender(self) -> Option<&'a Sender<T>>;
 }
 
-impl<'a, T> SendTarget<'a, T> for &'a Sender<T> {
-    fn sender(self) -> Option<&'a Sender<T>> {
-        Some(self)
-    }
+// The forms a case operand may take. `select!` borrows its operand
+// (`recv(rx)` means `&rx`), so the `&&` and `&Option` forms cover
+// `recv(rx)`, `recv(&rx)`, `recv(maybe_rx)` and `recv(ctx.done())`; the
+// plain forms serve `Select::recv` and `Select::send`.
+macro_rules! case_targets {
+    ($target:ident, $method:ident, $end:ident) => {
+        impl<'a, T> $target<'a, T> for &'a $end<T> {
+            fn $method(self) -> Option<&'a $end<T>> {
+                Some(self)
+            }
+        }
+
+        impl<'a, T> $target<'a, T> for Option<&'a $end<T>> {
+            fn $method(self) -> Option<&'a $end<T>> {
+                self
+            }
+        }
+
+        impl<'a, T> $target<'a, T> for &&'a $end<T> {
+            fn $method(self) -> Option<&'a $end<T>> {
+                Some(*self)
+            }
+        }
+
+        impl<'a, T> $target<'a, T> for &Option<&'a $end<T>> {
+            fn $method(self) -> Option<&'a $end<T>> {
+                *self
+            }
+        }
+
+        impl<'a, T> $target<'a, T> for &'a Option<$end<T>> {
+            fn $method(self) -> Option<&'a $end<T>> {
+                self.as_ref()
+            }
+        }
+    };
 }
 
-impl<'a, T> SendTarget<'a, T> for Option<&'a Sender<T>> {
-    fn sender(self) -> Option<&'a Sender<T>> {
-        self
-    }
-}
-
-impl<'a, T> SendTarget<'a, T> for &&'a Sender<T> {
-    fn sender(self) -> Option<&'a Sender<T>> {
-        Some(*self)
-    }
-}
-
-impl<'a, T> SendTarget<'a, T> for &Option<&'a Sender<T>> {
-    fn sender(self) -> Option<&'a Sender<T>> {
-        *self
-    }
-}
-
-impl<'a, T> SendTarget<'a, T> for &'a Option<Sender<T>> {
-    fn sender(self) -> Option<&'a Sender<T>> {
-        self.as_ref()
-    }
-}
+case_targets!(RecvTarget, receiver, Receiver);
+case_targets!(SendTarget, sender, Sender);
 
 impl<'a, T> RecvCase<'a, T> {
     #[doc(hidden)]
