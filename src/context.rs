@@ -19,7 +19,7 @@
 //! ```
 
 use crate::chan::{chan, Receiver, Sender};
-use crate::runtime::timers::{self, Action, Timer};
+use crate::runtime::timers::{self, Timer};
 use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
@@ -292,12 +292,12 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelHan
         node.cancel(ContextError::DeadlineExceeded);
     } else if node.lock().err.is_none() {
         let weak = Arc::downgrade(&node);
-        let timer = Timer::new(Action::Call(Box::new(move |_| {
+        let timer = Timer::new(Box::new(move |_| {
             if let Some(node) = weak.upgrade() {
                 node.cancel(ContextError::DeadlineExceeded);
             }
             None
-        })));
+        }));
         node.lock().timer = Some(timer.clone());
         // On the default runtime, which lives as long as the process: a
         // context may outlive the runtime it was made in.

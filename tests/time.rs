@@ -660,3 +660,69 @@ fn timers_from_a_plain_thread_in_a_fresh_process() {
         })
     });
 }
+
+/// Timeouts that never fire leave dead entries in the timer heaps, which
+/// are dropped lazily; they must not pile up. 20,000 receives with an hour
+/// timeout, each answered at once, and 20,000 stopped hour-long `Timer`s
+/// leave the heaps small.
+#[test]
+fn stopped_timers_do_not_pile_up() {
+    watchdog("stopped_timers_do_not_pile_up", || {
+        shared(|| {
+            on_one_and_two_procs(|procs| {
+                const N: usize = 20_000;
+                let (req_tx, req_rx) = goro::chan::<u64>(0);
+                let (resp_tx, resp_rx) = goro::chan::<u64>(0);
+                let echo = goro::go(move || {
+                    for v in &req_rx {
+                        resp_tx.send(v).unwrap();
+                    }
+                });
+                let hour = Duration::from_secs(3600);
+                for i in 0..N as u64 {
+                    req_tx.send(i).unwrap();
+                    assert_eq!(resp_rx.recv_timeout(hour), Ok(i));
+                }
+                for _ in 0..N {
+                    let mut t = Timer::new(hour);
+                    assert!(t.stop(), "procs({procs}): an hour-long timer fired");
+                }
+                req_tx.close();
+                echo.join().unwrap();
+                let pending = goro::stats().timers;
+                assert!(
+                    pending < 1_000,
+                    "procs({procs}): {pending} timer-heap entries left after {} stopped timers",
+                    2 * N
+                );
+            });
+        })
+    });
+}
+
+/// A timer still fires when every P is taken by a goroutine that never
+/// yields (goro has no preemption yet): the idle M watching the timers
+/// fires it without a P. Here the only P spins until a plain thread has
+/// received from `after`.
+#[test]
+fn timer_fires_while_every_p_is_busy() {
+    watchdog("timer_fires_while_every_p_is_busy", || {
+        shared(|| {
+            runtime(1).run(|| {
+                let t = Instant::now();
+                let rx = after(ms(20));
+                let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let flag = seen.clone();
+                let thread = std::thread::spawn(move || {
+                    rx.recv().unwrap();
+                    flag.store(true, SeqCst);
+                });
+                while !seen.load(SeqCst) {
+                    std::hint::spin_loop();
+                }
+                assert_took("after() with the only P busy", t.elapsed(), ms(20));
+                thread.join().unwrap();
+            });
+        })
+    });
+}

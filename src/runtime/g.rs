@@ -177,6 +177,11 @@ pub(crate) struct G {
     wait_reason: AtomicU8,
     /// The park token: `PARK_EMPTY`, `PARK_PARKED` or `PARK_NOTIFIED`.
     pub park: AtomicU8,
+    /// The goroutine's sleep timer: its sleep number, shifted left, with
+    /// the low bit set while armed (see `timers::Sleep`). Only ever grows,
+    /// so a heap entry left from an earlier sleep — or an earlier life of
+    /// this G — can never fire a later one.
+    pub sleep: AtomicU64,
     /// Owners of this G's life: the goroutine (until it exits) and its join
     /// handle (until joined or dropped). The last to let go frees the G.
     pub refs: AtomicU8,
@@ -254,6 +259,7 @@ impl G {
             status: AtomicU8::new(Status::Idle as u8),
             wait_reason: AtomicU8::new(WaitReason::None as u8),
             park: AtomicU8::new(PARK_EMPTY),
+            sleep: AtomicU64::new(0),
             refs: AtomicU8::new(0),
             task: TaskCell::new(),
             runtime: AtomicPtr::new(ptr::null_mut()),
@@ -394,7 +400,7 @@ fn take_free_g(local: Option<&mut Vec<GRef>>) -> Option<GRef> {
     if let Some(next) = local.last() {
         // Free Gs were last touched by the CPU that ran them: start
         // fetching the next one now, as the spawner will write it soon.
-        super::proc::prefetch_g(next.as_ptr());
+        super::prefetch::g(next.as_ptr());
     }
     g
 }

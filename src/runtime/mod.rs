@@ -42,6 +42,7 @@ pub(crate) mod g;
 pub(crate) mod hooks;
 pub(crate) mod overflow;
 pub(crate) mod park;
+pub(crate) mod prefetch;
 pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod sched;
@@ -51,6 +52,7 @@ pub(crate) mod stack_wait;
 pub(crate) mod stats;
 pub(crate) mod sysmon;
 pub(crate) mod task;
+pub(crate) mod timer_heap;
 pub(crate) mod timers;
 
 use sched::Shared;
@@ -259,6 +261,7 @@ pub fn stats() -> Stats {
         s.steals += st.steals.get();
         s.parks += st.parks.get();
     }
+    s.timers = rt.ps.iter().map(|p| p.timers.len() as u64).sum();
     s
 }
 

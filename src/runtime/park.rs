@@ -113,10 +113,30 @@ pub(crate) fn commit_park(g: GRef) -> bool {
 }
 
 fn unpark_g(g: GRef) {
+    if take_parked(g) {
+        super::proc::ready(g);
+    }
+}
+
+/// `unpark` for a batch of wake-ups (expired timers): a goroutine this
+/// readies goes to the tail of the current P's queue and no other M is
+/// woken; the caller calls `wakep` once for the whole batch. True if it
+/// readied the goroutine.
+pub(crate) fn unpark_batched(g: GRef) -> bool {
+    let readies = take_parked(g);
+    if readies {
+        super::proc::ready_tail(g);
+    }
+    readies
+}
+
+/// Sets `g`'s token. True if `g` was parked: the caller has just become
+/// the only one allowed to make it runnable, and must.
+fn take_parked(g: GRef) -> bool {
     let mut state = g.park.load(Acquire);
     loop {
         let (new, readies) = match state {
-            PARK_NOTIFIED => return,
+            PARK_NOTIFIED => return false,
             PARK_EMPTY => (PARK_NOTIFIED, false),
             _ => (PARK_EMPTY, true),
         };
@@ -128,9 +148,8 @@ fn unpark_g(g: GRef) {
                         g,
                         by: current::g(),
                     });
-                    super::proc::ready(g);
                 }
-                return;
+                return readies;
             }
             Err(actual) => state = actual,
         }

@@ -24,6 +24,7 @@ use super::current;
 use super::g::{GCoroutine, GRef, Status, Switch};
 use super::hooks::{self, Event};
 use super::park::{self, MNote, Wake};
+use super::prefetch;
 use super::sched::{Shared, P};
 use super::stack::{self, Stack};
 use super::stack_wait;
@@ -176,9 +177,7 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
                 Wake::Timers => unreachable!("stop_m handles timer pokes"),
             }
         };
-        if rt.timers.next_deadline() != timers::NEVER {
-            rt.timers.run_expired(rt);
-        }
+        timers::run_due(rt);
         if stack::under_pressure() && has_cached_stacks(p) {
             // Goroutines wait for stacks: share our cached ones.
             stack_wait::on_stack_freed(rt, p);
@@ -277,7 +276,7 @@ fn stop_m(m: &M) -> Wake {
             }
             sched.midle.push(m.note.clone());
         }
-        let wake = match rt.timers.become_watcher(&m.note) {
+        let wake = match rt.timers.become_watcher(rt, &m.note) {
             Some(timeout) => {
                 let woke = m.note.wait_timeout(timeout);
                 rt.timers.stop_watching();
@@ -301,7 +300,7 @@ fn stop_m(m: &M) -> Wake {
                 return m.note.wait_for_handoff();
             }
         }
-        if rt.timers.next_deadline() <= timers::now() {
+        if timers::next_deadline(rt) <= timers::now() {
             if let Some(p) = rt.pidle_get(&mut sched) {
                 return Wake::Run {
                     p,
@@ -309,9 +308,14 @@ fn stop_m(m: &M) -> Wake {
                     g: None,
                 };
             }
+            // Every P is busy. Their Ms run timers as they schedule, but
+            // one may be running a goroutine that never yields: fire the
+            // due timers from here (the woken goroutines go to the global
+            // queue), or this M would wake again at once.
+            drop(sched);
+            timers::run_due(rt);
         }
-        // Not due yet, or every P is busy (their Ms run timers as they
-        // schedule): sleep again.
+        // Sleep again.
     }
 }
 
@@ -337,7 +341,7 @@ fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
         // The Gs behind it were most likely written by another CPU (their
         // spawner or waker): start fetching one a few places ahead while
         // these run, far enough for the load to finish in time.
-        prefetch_g(p.runq.peek(PREFETCH_AHEAD));
+        prefetch::g(p.runq.peek(PREFETCH_AHEAD));
     }
     found
 }
@@ -345,23 +349,6 @@ fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
 /// How far ahead in the local queue `runq_get` prefetches (the ones
 /// before were prefetched by earlier calls).
 const PREFETCH_AHEAD: u32 = 2;
-
-/// Asks the CPU to start loading a G's cache lines.
-#[inline]
-pub(crate) fn prefetch_g(g: *mut super::g::G) {
-    #[cfg(target_arch = "x86_64")]
-    if !g.is_null() {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let base = g as *const i8;
-        for line in 0..std::mem::size_of::<super::g::G>().div_ceil(64) {
-            // SAFETY: prefetching is a hint that never faults, whatever the
-            // address; these are the G's own cache lines.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(line * 64)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = g;
-}
 
 /// Puts `g` on `p`'s queue: in `runnext` if `next` (kicking the old `runnext`
 /// to the tail), else at the tail; overflow goes to the global queue (Go's
@@ -421,7 +408,7 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
             return Spin::Found(g);
         }
         if rt.runq_len.load(Acquire) > 0
-            || rt.timers.next_deadline() <= timers::now()
+            || timers::next_deadline(rt) <= timers::now()
             || (stack::under_pressure() && has_cached_stacks(p))
         {
             return Spin::LookAgain;
@@ -582,7 +569,7 @@ fn next_local(m: &M) -> Option<(GRef, bool)> {
     // The same test `find_runnable` makes before its global-queue look:
     // on those ticks it must get its turn.
     if tick % GLOBAL_QUEUE_TICK == 0
-        || rt.timers.next_deadline() != timers::NEVER
+        || p.timers.next_deadline() != timers::NEVER
         || stack::under_pressure()
     {
         return None;
@@ -694,6 +681,23 @@ pub(crate) fn ready(g: GRef) {
                 let next = unsafe { p.local().inherited } < INHERIT_LIMIT;
                 runq_put(rt, p, g, next);
                 rt.wakep();
+                return;
+            }
+        }
+    }
+    rt.global_put(g);
+}
+
+/// Makes a woken goroutine runnable at the tail of the current P's queue
+/// (else the global queue), without waking another M: for batches of
+/// wake-ups, whose caller calls `wakep` once.
+pub(crate) fn ready_tail(g: GRef) {
+    g.set_status(Status::Runnable);
+    let rt = g.runtime();
+    if let Some(m) = current::m() {
+        if std::ptr::eq(m.rt, rt) {
+            if let Some(p) = m.try_p() {
+                runq_put(rt, p, g, false);
                 return;
             }
         }

@@ -26,7 +26,7 @@ use super::park::{MNote, Wake};
 use super::runq::RunQueue;
 use super::stack::{Stack, StackPool};
 use super::stats::PStats;
-use super::timers::Timers;
+use super::timers::{TimerHeap, Timers};
 use super::Config;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
@@ -40,6 +40,8 @@ pub(crate) struct P {
     /// A G readied by the running G, to run next (Go's `runnext`).
     pub runnext: AtomicPtr<super::g::G>,
     pub stats: PStats,
+    /// Timers armed by goroutines running on this P.
+    pub timers: TimerHeap,
     local: UnsafeCell<PLocal>,
 }
 
@@ -68,6 +70,7 @@ impl P {
             runq: RunQueue::new(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             stats: PStats::default(),
+            timers: TimerHeap::new(),
             local: UnsafeCell::new(PLocal {
                 schedtick: 0,
                 inherited: 0,

@@ -55,4 +55,8 @@ pub struct Stats {
     pub ms: u64,
     /// Processors (Ps): the parallelism, `GORO_MAXPROCS`.
     pub ps: u64,
+    /// Entries in the timer heaps: armed timers and sleeps, plus stopped
+    /// ones not yet cleaned out (a heap drops them lazily, and all at once
+    /// when they are a quarter of it).
+    pub timers: u64,
 }

@@ -1,9 +1,15 @@
 //! sysmon: the runtime's monitor thread (Go's `sysmon`).
 //!
-//! One per runtime, running without a P. Today it watches for deadlock and
-//! gives back stacks that idle in the pool (`StackPool::release_idle`); it
-//! is also where retaking Ps from Ms stuck in blocking calls and
+//! One per runtime, running without a P. Today it watches for deadlock,
+//! fires overdue timers and gives back stacks that idle in the pool
+//! (`StackPool::release_idle`); it is also where retaking Ps from Ms stuck in blocking calls and
 //! preempting long-running goroutines belong (DESIGN §2).
+//!
+//! **Overdue timers.** Timers are fired by Ms as they schedule, and by the
+//! idle M watching them. When every P is held by a goroutine that does not
+//! yield, no M schedules, and with no M idle nobody watches: sysmon fires
+//! timers that are [`OVERDUE`] late itself (the goroutines they wake wait
+//! in the global queue for a P; channel timers deliver at once).
 //!
 //! **Deadlock.** When every goroutine of the runtime is parked — no P is
 //! running or has work queued, no timer is pending, no goroutine waits for
@@ -23,6 +29,8 @@ use std::time::{Duration, Instant};
 const TICK: Duration = Duration::from_millis(10);
 /// Every this many ticks (1 s), idle pooled stacks are given back.
 const POOL_TRIM_TICKS: u64 = 100;
+/// How late a timer must be before sysmon fires it.
+const OVERDUE: Duration = Duration::from_millis(5);
 /// How long nothing may happen before a deadlock is reported.
 const DEADLOCK_AFTER: Duration = Duration::from_secs(1);
 
@@ -47,6 +55,12 @@ fn run(rt: &'static Shared) {
         ticks += 1;
         if ticks.is_multiple_of(POOL_TRIM_TICKS) {
             rt.stacks.release_idle();
+        }
+        let next_timer = timers::next_deadline(rt);
+        if next_timer != timers::NEVER
+            && next_timer.saturating_add(OVERDUE.as_nanos() as u64) < timers::now()
+        {
+            timers::run_due(rt);
         }
         let switches = total_switches(rt);
         if !all_asleep(rt) {
@@ -75,7 +89,7 @@ fn all_asleep(rt: &Shared) -> bool {
         && rt.npidle.load(SeqCst) == rt.procs()
         && rt.nmspinning.load(SeqCst) == 0
         && rt.runq_len.load(SeqCst) == 0
-        && rt.timers.next_deadline() == timers::NEVER
+        && timers::next_deadline(rt) == timers::NEVER
         && rt.n_stack_waiters.load(SeqCst) == 0
         && rt.ps.iter().all(|p| p.has_no_work())
 }

@@ -1,24 +1,41 @@
-//! Timers: a deadline-ordered heap per runtime, run by the scheduler.
+//! Timers: a deadline heap per P, run by the scheduler (Go's `p.timers`).
 //!
-//! There is no timer thread and no thread per timer. A timer is an entry in
-//! its runtime's heap; Ms run the expired ones from `find_runnable` (Go's
-//! `checkTimers`), and when every M is idle, exactly one of them — the
-//! *timer watcher* — sleeps until the earliest deadline instead of
-//! indefinitely (Go's netpoller wait with a timeout). Adding a timer earlier
-//! than the watcher's wake-up time wakes the watcher so it can sleep less.
+//! There is no timer thread and no thread per timer. Each P owns a 4-ary
+//! heap of deadlines (`timer_heap.rs`); a timer goes into the heap of the P
+//! that armed it, so the goroutines of one P mostly touch one heap and its
+//! lock is rarely contended. Ms run the expired timers of their own P each
+//! time they schedule, and those of every P when they look for work (Go's
+//! `checkTimers` in `findRunnable` and `stealWork`). When every M is idle,
+//! exactly one of them — the *timer watcher* — sleeps until the earliest
+//! deadline of all heaps instead of indefinitely (Go's netpoller wait with
+//! a timeout); arming a timer earlier than the watcher's wake-up wakes it.
 //!
-//! Firing a timer runs its action on the M, outside any goroutine: unpark a
-//! sleeping goroutine, or `try_send` on a channel (`after`, `Ticker`). Both
-//! are non-blocking.
+//! Two kinds of entry share the heaps:
 //!
-//! Cancellation is lazy, as in Go: `stop` marks the timer and the heap drops
-//! the entry when it reaches the top.
+//! * **Sleeps** (`sleep`, and the timeouts of channel operations, `select!`
+//!   and the sync types): the timer is a word inside the sleeping G — a
+//!   sequence number and an "armed" bit — so a sleep allocates nothing. The
+//!   heap entry names the G and the sequence number; firing it is a CAS on
+//!   the word (armed → fired) and then an unpark.
+//! * **Channel timers** (`after`, `Timer`, `Ticker`, context deadlines): an
+//!   `Arc<Timer>` that runs a non-blocking callback and may re-arm itself.
+//!
+//! Cancellation is lazy, as in Go: stopping a timer marks it and counts a
+//! *zombie* on its heap; the heap drops dead entries when they reach the top,
+//! or all at once when zombies make up a quarter of it.
+//!
+//! Expired timers are popped in batches under the heap lock and fired after
+//! it is released; the goroutines they wake go to the tail of the running
+//! P's queue, and one `wakep` covers the batch.
 
-use super::park::{MNote, Unparker, Wake};
+use super::current;
+use super::g::{GRef, WaitReason};
+use super::park::{self, MNote, Wake};
 use super::sched::Shared;
-use std::cmp::Ordering as CmpOrdering;
-use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::*};
+use super::timer_heap::QuadHeap;
+use smallvec::SmallVec;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -51,194 +68,366 @@ const PENDING: u8 = 0;
 const FIRED: u8 = 1;
 const CANCELLED: u8 = 2;
 
-/// What a timer does when it fires.
-pub(crate) enum Action {
-    /// Wake a goroutine or thread (sleep, timeouts).
-    Unpark(Unparker),
-    /// Run a non-blocking callback (channel timers); it may re-arm itself.
-    Call(Box<dyn Fn(Nanos) -> Option<Nanos> + Send + Sync>),
-}
+/// What a channel timer runs when it fires: a non-blocking callback given
+/// the deadline; `Some(next)` re-arms the timer for `next` (a ticker).
+pub(crate) type Callback = Box<dyn Fn(Nanos) -> Option<Nanos> + Send + Sync>;
 
-/// One timer. Shared by its owner (to stop it) and the heap.
+/// A channel timer. Shared by its owner (to stop it) and the heap.
 pub(crate) struct Timer {
     state: AtomicU8,
-    action: Action,
+    /// The heap it was last armed in (null before), for zombie accounting.
+    home: AtomicPtr<TimerHeap>,
+    callback: Callback,
 }
 
 impl Timer {
-    pub(crate) fn new(action: Action) -> Arc<Timer> {
+    pub(crate) fn new(callback: Callback) -> Arc<Timer> {
         Arc::new(Timer {
             state: AtomicU8::new(PENDING),
-            action,
+            home: AtomicPtr::new(ptr::null_mut()),
+            callback,
         })
-    }
-
-    /// True once the timer has fired.
-    pub(crate) fn fired(&self) -> bool {
-        self.state.load(Acquire) == FIRED
     }
 
     /// Stops the timer for good — also a ticker caught in the middle of a
     /// delivery (it will not re-arm). True if it was pending.
     pub(crate) fn stop(&self) -> bool {
-        self.state.swap(CANCELLED, AcqRel) == PENDING
+        let was_pending = self.state.swap(CANCELLED, AcqRel) == PENDING;
+        if was_pending {
+            let home = self.home.load(Acquire);
+            if !home.is_null() {
+                // SAFETY: heaps live in Ps, which are never freed.
+                unsafe { &*home }.zombies.fetch_add(1, Relaxed);
+            }
+        }
+        was_pending
     }
 }
 
-struct Entry {
-    when: Nanos,
-    seq: u64,
-    timer: Arc<Timer>,
+/// What a heap entry fires.
+enum Target {
+    /// A goroutine's sleep number `seq` (see `Sleep`).
+    Wake {
+        g: GRef,
+        seq: u64,
+    },
+    Call(Arc<Timer>),
 }
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.when, self.seq) == (other.when, other.seq)
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    /// Reversed: `BinaryHeap` is a max-heap and we want the earliest first.
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        (other.when, other.seq).cmp(&(self.when, self.seq))
+impl Target {
+    /// Whether firing it would still do something.
+    fn is_live(&self) -> bool {
+        match self {
+            Target::Wake { g, seq } => g.sleep.load(Relaxed) == armed(*seq),
+            Target::Call(t) => t.state.load(Relaxed) == PENDING,
+        }
     }
 }
 
-/// A runtime's timers.
-pub(crate) struct Timers {
-    heap: Mutex<Heap>,
-    /// Earliest deadline in the heap, readable without the lock.
+/// A G's sleep word while sleep number `seq` is armed; `seq << 1` once it
+/// fired or was disarmed.
+fn armed(seq: u64) -> u64 {
+    seq << 1 | 1
+}
+
+/// Expired entries popped per trip under the heap lock.
+const BATCH: usize = 32;
+/// How many sleepers ahead `run_due` prefetches.
+const PREFETCH_AHEAD: usize = 4;
+/// A heap at least this big is cleaned once zombies are a quarter of it.
+const CLEAN_MIN: usize = 64;
+
+/// One P's timers.
+#[repr(align(64))]
+pub(crate) struct TimerHeap {
+    /// Earliest deadline in the heap (`NEVER` if empty), read without the
+    /// lock by every M that looks for work.
     next: AtomicU64,
-    /// The idle M sleeping until a deadline, and when it will wake.
-    watcher: Mutex<Option<(Arc<MNote>, Nanos)>>,
+    /// Entries known to be dead but still in the heap (approximate).
+    zombies: AtomicUsize,
+    heap: parking_lot::Mutex<QuadHeap<Target>>,
 }
 
-struct Heap {
-    entries: BinaryHeap<Entry>,
-    seq: u64,
+impl TimerHeap {
+    pub(crate) const fn new() -> TimerHeap {
+        TimerHeap {
+            next: AtomicU64::new(NEVER),
+            zombies: AtomicUsize::new(0),
+            heap: parking_lot::Mutex::new(QuadHeap::new()),
+        }
+    }
+
+    /// Earliest deadline in this heap, or `NEVER`.
+    #[inline]
+    pub(crate) fn next_deadline(&self) -> Nanos {
+        self.next.load(Acquire)
+    }
+
+    /// Entries in the heap, dead or alive.
+    pub(crate) fn len(&self) -> usize {
+        self.heap.lock().len()
+    }
+
+    fn push(&self, rt: &'static Shared, when: Nanos, target: Target) {
+        let lowered = {
+            let mut heap = self.heap.lock();
+            if heap.len() >= CLEAN_MIN && self.zombies.load(Relaxed) * 4 > heap.len() {
+                heap.retain(Target::is_live);
+                self.zombies.store(0, Relaxed);
+            }
+            heap.push(when, target);
+            let lowered = when < self.next.load(Relaxed);
+            if lowered {
+                // SeqCst: pairs with `become_watcher` (see `earlier_deadline`).
+                self.next.store(when, SeqCst);
+            }
+            lowered
+        };
+        if lowered {
+            rt.timers.earlier_deadline(rt, when);
+        }
+    }
+
+    /// Fires every entry due at `now`. Returns how many goroutines it woke.
+    fn run_due(&self, rt: &'static Shared, now: Nanos) -> usize {
+        let mut woken = 0;
+        loop {
+            let mut batch: SmallVec<[(Nanos, Target); BATCH]> = SmallVec::new();
+            {
+                let mut heap = self.heap.lock();
+                while batch.len() < BATCH && heap.peek_when().is_some_and(|w| w <= now) {
+                    batch.push(heap.pop().expect("peeked"));
+                }
+                self.next.store(heap.peek_when().unwrap_or(NEVER), SeqCst);
+            }
+            let full = batch.len() == BATCH;
+            // The sleepers' Gs were last written by other CPUs: keep the
+            // loads of the next few in flight while this one is woken.
+            let mut gs = [ptr::null_mut(); BATCH];
+            for (slot, (_, target)) in gs.iter_mut().zip(&batch) {
+                if let Target::Wake { g, .. } = target {
+                    *slot = g.as_ptr();
+                }
+            }
+            for &g in gs.iter().take(PREFETCH_AHEAD) {
+                super::prefetch::g_for_write(g);
+            }
+            for (i, (when, target)) in batch.into_iter().enumerate() {
+                if let Some(&g) = gs.get(i + PREFETCH_AHEAD) {
+                    super::prefetch::g_for_write(g);
+                }
+                if !self.fire(rt, when, target, &mut woken) {
+                    let _ = self
+                        .zombies
+                        .fetch_update(Relaxed, Relaxed, |z| z.checked_sub(1));
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if woken > 0 {
+            rt.wakep();
+        }
+        woken
+    }
+
+    /// Fires one entry; false if it was dead.
+    fn fire(&self, rt: &'static Shared, when: Nanos, target: Target, woken: &mut usize) -> bool {
+        match target {
+            Target::Wake { g, seq } => {
+                if g.sleep
+                    .compare_exchange(armed(seq), seq << 1, AcqRel, Relaxed)
+                    .is_err()
+                {
+                    return false;
+                }
+                if park::unpark_batched(g) {
+                    *woken += 1;
+                }
+                true
+            }
+            Target::Call(timer) => {
+                if timer
+                    .state
+                    .compare_exchange(PENDING, FIRED, AcqRel, Acquire)
+                    .is_err()
+                {
+                    return false;
+                }
+                if let Some(again) = (timer.callback)(when) {
+                    // A ticker: arm it again — unless it was stopped while
+                    // delivering.
+                    if timer
+                        .state
+                        .compare_exchange(FIRED, PENDING, AcqRel, Acquire)
+                        .is_ok()
+                    {
+                        rt.timers.add(rt, timer, again);
+                    }
+                }
+                true
+            }
+        }
+    }
+}
+
+/// Runs the due timers of every P of `rt` (their woken goroutines go to
+/// the caller's P, or the global queue without one). Returns how many
+/// goroutines were woken.
+pub(crate) fn run_due(rt: &'static Shared) -> usize {
+    let mut now = None;
+    let mut woken = 0;
+    for p in rt.ps.iter() {
+        let next = p.timers.next_deadline();
+        if next == NEVER {
+            continue;
+        }
+        let now = *now.get_or_insert_with(self::now);
+        if next <= now {
+            woken += p.timers.run_due(rt, now);
+        }
+    }
+    woken
+}
+
+/// The earliest deadline of all of `rt`'s timers, or `NEVER`.
+pub(crate) fn next_deadline(rt: &Shared) -> Nanos {
+    rt.ps
+        .iter()
+        .map(|p| p.timers.next.load(SeqCst))
+        .min()
+        .unwrap_or(NEVER)
+}
+
+/// A runtime's timer watcher, and where its channel timers go.
+pub(crate) struct Timers {
+    /// The idle M sleeping until `watch_at`.
+    watcher: Mutex<Option<Arc<MNote>>>,
+    /// When the watcher will wake (`NEVER` if there is none). Written under
+    /// `watcher`'s lock; read without it by every `push` that lowers a
+    /// heap's earliest deadline.
+    watch_at: AtomicU64,
+    /// Round-robin heap choice for timers armed off the runtime's Ps.
+    next_home: AtomicUsize,
 }
 
 impl Timers {
     pub(crate) fn new() -> Timers {
         Timers {
-            heap: Mutex::new(Heap {
-                entries: BinaryHeap::new(),
-                seq: 0,
-            }),
-            next: AtomicU64::new(NEVER),
             watcher: Mutex::new(None),
+            watch_at: AtomicU64::new(NEVER),
+            next_home: AtomicUsize::new(0),
         }
     }
 
-    /// Earliest pending deadline (or `NEVER`).
-    pub(crate) fn next_deadline(&self) -> Nanos {
-        self.next.load(Acquire)
-    }
-
-    /// Arms `timer` to fire at `when`.
+    /// Arms a channel timer to fire at `when`, in the calling M's P's heap
+    /// (or any heap, from outside the runtime).
     pub(crate) fn add(&self, rt: &'static Shared, timer: Arc<Timer>, when: Nanos) {
-        let earliest = {
-            let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-            heap.seq += 1;
-            let seq = heap.seq;
-            heap.entries.push(Entry { when, seq, timer });
-            let earliest = heap.entries.peek().map_or(NEVER, |e| e.when);
-            self.next.store(earliest, Release);
-            earliest
+        let heap = match current::m() {
+            Some(m) if ptr::eq(m.rt, rt) && m.try_p().is_some() => &m.p().timers,
+            _ => &rt.ps[self.next_home.fetch_add(1, Relaxed) % rt.procs()].timers,
         };
-        if earliest == when {
-            self.poke_watcher(rt, when);
-        }
+        timer
+            .home
+            .store(heap as *const TimerHeap as *mut TimerHeap, Release);
+        heap.push(rt, when, Target::Call(timer));
     }
 
-    /// A new earliest deadline: make sure an idle M will wake for it.
-    fn poke_watcher(&self, rt: &'static Shared, when: Nanos) {
+    /// A heap's earliest deadline became `when`: make sure an idle M will
+    /// wake for it.
+    ///
+    /// No wake-up is lost: `push` stores the heap's deadline (SeqCst) before
+    /// reading `watch_at`, and `become_watcher` computes the earliest
+    /// deadline under `watcher`'s lock before storing `watch_at`. If this
+    /// read misses the new watcher, we take the lock after it and see it.
+    fn earlier_deadline(&self, rt: &'static Shared, when: Nanos) {
+        if when >= self.watch_at.load(SeqCst) {
+            return;
+        }
         let watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
         match &*watcher {
-            Some((note, wake_at)) if when < *wake_at => note.wake(Wake::Timers),
-            Some(_) => {}
+            Some(note) => {
+                if when < self.watch_at.load(Relaxed) {
+                    note.wake(Wake::Timers);
+                }
+            }
             None => {
                 drop(watcher);
                 // No M is watching: if every M is busy they will see the
-                // timer at their next schedule; otherwise wake an idle one
-                // to watch.
+                // timer as they schedule; otherwise wake an idle one to
+                // watch.
                 rt.wake_idle_m_for_timers();
             }
         }
     }
 
-    /// Runs every expired timer. Returns true if any fired.
-    pub(crate) fn run_expired(&self, rt: &'static Shared) -> bool {
-        let now = now();
-        if self.next.load(Acquire) > now {
-            return false;
-        }
-        let mut expired = Vec::new();
-        {
-            let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-            while let Some(top) = heap.entries.peek() {
-                if top.when > now {
-                    break;
-                }
-                expired.push(heap.entries.pop().expect("peeked"));
-            }
-            let earliest = heap.entries.peek().map_or(NEVER, |e| e.when);
-            self.next.store(earliest, Release);
-        }
-        let mut fired = false;
-        for entry in expired {
-            if entry
-                .timer
-                .state
-                .compare_exchange(PENDING, FIRED, AcqRel, Acquire)
-                .is_err()
-            {
-                continue; // Stopped meanwhile.
-            }
-            fired = true;
-            match &entry.timer.action {
-                Action::Unpark(u) => u.unpark(),
-                Action::Call(f) => {
-                    if let Some(again) = f(entry.when) {
-                        // A ticker: arm the same timer again — unless it was
-                        // stopped while delivering.
-                        if entry
-                            .timer
-                            .state
-                            .compare_exchange(FIRED, PENDING, AcqRel, Acquire)
-                            .is_ok()
-                        {
-                            self.add(rt, entry.timer.clone(), again);
-                        }
-                    }
-                }
-            }
-        }
-        fired
-    }
-
     /// Called by an idle M before it sleeps: if there are timers and no
     /// other M watches them, this one does. Returns how long to sleep.
-    pub(crate) fn become_watcher(&self, note: &Arc<MNote>) -> Option<Duration> {
+    pub(crate) fn become_watcher(&self, rt: &Shared, note: &Arc<MNote>) -> Option<Duration> {
         let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
-        // Read under the lock: a concurrent `add` either sees us as the
-        // watcher (and pokes us) or stored its deadline before we look.
-        let next = self.next.load(Acquire);
-        if next == NEVER || watcher.is_some() {
+        if watcher.is_some() {
             return None;
         }
-        *watcher = Some((note.clone(), next));
+        let next = next_deadline(rt);
+        if next == NEVER {
+            return None;
+        }
+        *watcher = Some(note.clone());
+        self.watch_at.store(next, SeqCst);
         Some(Duration::from_nanos(next.saturating_sub(now())))
     }
 
     /// The watcher woke up.
     pub(crate) fn stop_watching(&self) {
-        *self.watcher.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        *watcher = None;
+        self.watch_at.store(NEVER, SeqCst);
+    }
+}
+
+/// The calling goroutine's sleep timer, armed in its P's heap; disarmed
+/// when dropped.
+///
+/// Only the goroutine itself arms and disarms its timer, and it has one
+/// at a time (it is blocked while the timer runs), so the sleep word needs
+/// no read-modify-write on this side: a new sleep number is the old one
+/// plus one.
+pub(crate) struct Sleep {
+    g: GRef,
+    seq: u64,
+    home: &'static TimerHeap,
+}
+
+impl Sleep {
+    /// Arms the current goroutine's timer for `when`. `None` on a plain
+    /// thread.
+    pub(crate) fn arm(when: Nanos) -> Option<Sleep> {
+        let g = current::g()?;
+        let m = current::m()?;
+        let home = &m.p().timers;
+        let seq = (g.sleep.load(Relaxed) >> 1) + 1;
+        g.sleep.store(armed(seq), Release);
+        home.push(m.rt, when, Target::Wake { g, seq });
+        Some(Sleep { g, seq, home })
+    }
+
+    /// Whether the timer has fired.
+    pub(crate) fn fired(&self) -> bool {
+        self.g.sleep.load(Acquire) == self.seq << 1
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if self
+            .g
+            .sleep
+            .compare_exchange(armed(self.seq), self.seq << 1, AcqRel, Relaxed)
+            .is_ok()
+        {
+            self.home.zombies.fetch_add(1, Relaxed);
+        }
     }
 }
 
@@ -246,16 +435,16 @@ impl Timers {
 /// `done()` is true, whichever is first. Returns `done()`'s last value.
 pub(crate) fn park_until(
     deadline: Option<Instant>,
-    reason: super::g::WaitReason,
+    reason: WaitReason,
     done: impl Fn() -> bool,
 ) -> bool {
     let Some(deadline) = deadline else {
         while !done() {
-            super::park::park(reason);
+            park::park(reason);
         }
         return true;
     };
-    if super::current::g().is_none() {
+    let Some(sleep) = Sleep::arm(to_nanos(deadline)) else {
         // A plain thread: no runtime timer needed.
         loop {
             if done() {
@@ -267,19 +456,14 @@ pub(crate) fn park_until(
             }
             std::thread::park_timeout(deadline - now);
         }
-    }
-    let rt = super::current_or_default();
-    let timer = Timer::new(Action::Unpark(Unparker::current()));
-    rt.timers.add(rt, timer.clone(), to_nanos(deadline));
-    let result = loop {
-        if done() {
-            break true;
-        }
-        if timer.fired() {
-            break done();
-        }
-        super::park::park(reason);
     };
-    timer.stop();
-    result
+    loop {
+        if done() {
+            return true;
+        }
+        if sleep.fired() {
+            return done();
+        }
+        park::park(reason);
+    }
 }

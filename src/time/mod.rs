@@ -6,8 +6,7 @@
 
 use crate::chan::{chan_held_open, Receiver, Sender};
 use crate::runtime::g::WaitReason;
-use crate::runtime::park::Unparker;
-use crate::runtime::timers::{self, Action, Timer as RawTimer};
+use crate::runtime::timers::{self, Timer as RawTimer};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,10 +44,8 @@ pub fn sleep_until(deadline: Instant) {
         }
         return;
     }
-    let rt = crate::runtime::current_or_default();
-    let timer = RawTimer::new(Action::Unpark(Unparker::current()));
-    rt.timers.add(rt, timer.clone(), timers::to_nanos(deadline));
-    while !timer.fired() {
+    let sleep = timers::Sleep::arm(timers::to_nanos(deadline)).expect("on a goroutine");
+    while !sleep.fired() {
         crate::runtime::park::park(WaitReason::Sleep);
     }
 }
@@ -167,10 +164,10 @@ impl Timer {
 
 fn arm_once(delivery: &Arc<Delivery>, generation: u64, d: Duration) -> Arc<RawTimer> {
     let delivery = delivery.clone();
-    let raw = RawTimer::new(Action::Call(Box::new(move |when| {
+    let raw = RawTimer::new(Box::new(move |when| {
         delivery.deliver(generation, when);
         None
-    })));
+    }));
     if let Some(when) = deadline_after(d) {
         let rt = crate::runtime::current_or_default();
         rt.timers.add(rt, raw.clone(), timers::to_nanos(when));
@@ -225,11 +222,11 @@ fn arm_ticker(delivery: &Arc<Delivery>, generation: u64, d: Duration) -> Arc<Raw
     // the channel, and a failed delivery stops the ticks.
     let delivery = delivery.clone();
     let period = d.as_nanos().min(u64::MAX as u128) as u64;
-    let raw = RawTimer::new(Action::Call(Box::new(move |when| {
+    let raw = RawTimer::new(Box::new(move |when| {
         delivery
             .deliver(generation, when)
             .then(|| when.saturating_add(period))
-    })));
+    }));
     if let Some(when) = deadline_after(d) {
         let rt = crate::runtime::current_or_default();
         rt.timers.add(rt, raw.clone(), timers::to_nanos(when));
