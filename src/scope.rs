@@ -28,7 +28,7 @@ impl ScopeData {
             self.a_goroutine_panicked.store(true, Relaxed);
         }
         if self.running.fetch_sub(1, Release) == 1 {
-            self.owner.unpark();
+            self.owner.clone().unpark();
         }
     }
 }

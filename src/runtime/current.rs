@@ -41,7 +41,9 @@ pub(crate) fn m() -> Option<&'static M> {
 /// The goroutine running on this thread, if any.
 #[inline(never)]
 pub(crate) fn g() -> Option<GRef> {
-    m().and_then(|m| m.curg.get())
+    let ptr = CURRENT_M.with(|c| c.get());
+    // SAFETY: as in `m`.
+    unsafe { ptr.as_ref() }.and_then(|m| m.curg.get())
 }
 
 /// The M pointer, for the async-signal-safe overflow handler.

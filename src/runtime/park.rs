@@ -54,10 +54,21 @@ impl Unparker {
     }
 
     /// Sets the token of the goroutine or thread, waking it if it is parked.
-    pub(crate) fn unpark(&self) {
+    #[inline]
+    pub(crate) fn unpark(self) {
         match self {
-            Unparker::Goroutine(g) => unpark_g(*g),
+            Unparker::Goroutine(g) => unpark_g(g),
             Unparker::Thread(t) => t.unpark(),
+        }
+    }
+
+    /// `park` for the goroutine or thread this handle wakes, which must be
+    /// the caller: saves looking up the current goroutine again.
+    #[inline]
+    pub(crate) fn park_self(&self, reason: WaitReason) {
+        match self {
+            Unparker::Goroutine(g) => park_g(*g, reason),
+            Unparker::Thread(_) => std::thread::park(),
         }
     }
 }

@@ -89,7 +89,7 @@ impl SelectCtx {
                 if let Some(case) = self.done_case() {
                     return Some(case);
                 }
-                park::park(reason);
+                self.unparker.park_self(reason);
             }
         }
         let completed = timers::park_until(deadline, reason, || self.done_case().is_some());
