@@ -1121,3 +1121,83 @@ fn yield_loop_does_not_starve_a_goroutine_woken_by_a_plain_thread() {
         },
     );
 }
+
+/// Sends racing a close lose nothing: every send that returned `Ok` is
+/// received, every value that came back as an error was not, and nothing
+/// arrives twice — on buffered channels, whose lock-free sends must land
+/// before receivers can see "closed and empty". Senders are goroutines and
+/// a plain thread; the close comes at a random moment.
+#[test]
+fn sends_racing_close_lose_nothing() {
+    seeded("sends_racing_close_lose_nothing", |seed| {
+        on_one_and_two_procs(move |procs| {
+            let mut rng = Rng::new(seed ^ procs as u64);
+            for round in 0..200u64 {
+                let cap = [1, 2, 4, 64][rng.below(4) as usize];
+                let (tx, rx) = goro::chan::<u64>(cap);
+                let sent = Arc::new(AtomicU64::new(0));
+                let mut senders = Vec::new();
+                for s in 0..3u64 {
+                    let (tx, sent) = (tx.clone(), sent.clone());
+                    let mut rng = Rng::new(rng.next_u64());
+                    senders.push(goro::go(move || {
+                        for i in 0..200 {
+                            yield_times(rng.below(2));
+                            let v = (s << 32) | i;
+                            match if rng.one_in(3) {
+                                tx.try_send(v).map_err(|_| ())
+                            } else {
+                                tx.send(v).map_err(|_| ())
+                            } {
+                                Ok(()) => {
+                                    sent.fetch_add(v + 1, SeqCst);
+                                }
+                                Err(()) if tx.is_closed() => break,
+                                Err(()) => {}
+                            }
+                        }
+                    }));
+                }
+                let thread = {
+                    let (tx, sent) = (tx.clone(), sent.clone());
+                    std::thread::spawn(move || {
+                        for i in 0..200u64 {
+                            let v = (9 << 32) | i;
+                            match tx.send(v) {
+                                Ok(()) => {
+                                    sent.fetch_add(v + 1, SeqCst);
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                    })
+                };
+                let closer = {
+                    let tx = tx.clone();
+                    let wait = rng.below(300);
+                    goro::go(move || {
+                        yield_times(wait);
+                        tx.close();
+                    })
+                };
+                drop(tx);
+                let mut received = 0u64;
+                let mut seen = HashSet::new();
+                for v in &rx {
+                    assert!(seen.insert(v), "round {round}: {v:#x} arrived twice");
+                    received += v + 1;
+                }
+                closer.join().unwrap();
+                for s in senders {
+                    s.join().unwrap();
+                }
+                thread.join().unwrap();
+                assert_eq!(
+                    received,
+                    sent.load(SeqCst),
+                    "procs({procs}) round {round} cap {cap}: values sent before the close went missing"
+                );
+            }
+        });
+    });
+}

@@ -24,6 +24,9 @@ const CAPS: [usize; 6] = [8, 0, 1, 2, 64, 0];
 const CHAOS: [usize; 3] = [1, 3, 4];
 const PRODUCERS: u64 = 5; // the last one is a plain OS thread
 const PER_PRODUCER: u64 = 10_000;
+/// The plain-thread producer sends fewer: each of its blocking sends costs
+/// an OS wake-up, which on a loaded machine can take milliseconds.
+const THREAD_VALUES: u64 = 1_000;
 
 /// Sends `v` somewhere, retrying on other channels when one is full, timed
 /// out or closed. Returns how many attempts failed.
@@ -71,10 +74,10 @@ fn produce_one(txs: &[Sender<u64>], v: u64, rng: &mut Rng) -> u64 {
     }
 }
 
-fn producer(txs: Vec<Sender<u64>>, p: u64, seed: u64) -> u64 {
+fn producer(txs: Vec<Sender<u64>>, p: u64, count: u64, seed: u64) -> u64 {
     let mut rng = Rng::new(seed ^ (p << 40));
     let mut failures = 0;
-    for i in 0..PER_PRODUCER {
+    for i in 0..count {
         if rng.one_in(64) {
             yield_times(rng.below(4));
         }
@@ -249,7 +252,7 @@ fn round(procs: usize, seed: u64) -> (u64, u64, usize) {
             let (txs, wg) = (txs.clone(), producers_done.clone());
             wg.add(1);
             producers.push(goro::go(move || {
-                let f = producer(txs, p, seed);
+                let f = producer(txs, p, PER_PRODUCER, seed);
                 wg.done();
                 f
             }));
@@ -261,7 +264,7 @@ fn round(procs: usize, seed: u64) -> (u64, u64, usize) {
             let (txs, wg) = (txs.clone(), producers_done.clone());
             wg.add(1);
             std::thread::spawn(move || {
-                let f = producer(txs, PRODUCERS - 1, seed);
+                let f = producer(txs, PRODUCERS - 1, THREAD_VALUES, seed);
                 wg.done();
                 thread_result_tx.send(f).unwrap();
             })
@@ -304,7 +307,8 @@ fn round(procs: usize, seed: u64) -> (u64, u64, usize) {
         let chaos_closed = chaos.join().unwrap();
         closer.join().unwrap();
 
-        let total = PRODUCERS * PER_PRODUCER;
+        // The thread producer is the last: the values are 0..total.
+        let total = (PRODUCERS - 1) * PER_PRODUCER + THREAD_VALUES;
         let mut seen = vec![false; total as usize];
         let (mut count, mut sum) = (0u64, 0u64);
         for (c, h) in consumers.into_iter().enumerate() {

@@ -18,19 +18,20 @@
 //! `select/context.rs`; a claim is always followed by `finish`).
 //!
 //! **Lock-free fast path.** A buffered channel's values live in a lock-free
-//! ring (`ring.rs`). While nobody is queued (`waiters == 0`), `send` and
-//! `recv` use the ring without the lock — the common case of a channel that
-//! is neither full nor empty costs a few atomics and no lock. As soon as a
-//! goroutine queues, the fast paths step aside: the queuer publishes
-//! `waiters > 0` and then waits for in-flight fast operations to finish
-//! (`exclude_fast_paths`; each side counts its own in a separate cache
-//! line), so from then on, and until the queues are empty again, only lock
-//! holders touch the ring, and Go's hand-off rules above apply exactly.
+//! ring (`ring.rs`). While nobody is queued, `send` and `recv` use the ring
+//! without the lock — the common case of a channel that is neither full nor
+//! empty costs one CAS and no lock. As soon as a goroutine queues, the fast
+//! paths step aside: the queuer, holding the lock, sets the ring's
+//! "locked out" bits (`sync_waiters`), after which only lock holders reserve
+//! positions in the ring — until the queues are empty again — and Go's
+//! hand-off rules above apply exactly. Closing locks out lock-free sends
+//! for good.
 
 use super::error::*;
 use super::ring::Ring;
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::Unparker;
+use crate::runtime::spin;
 use crate::select::context::{Claimed, SelectCtx, Waiter, WaiterRef};
 use parking_lot::lock_api::RawMutex as _;
 use std::cell::UnsafeCell;
@@ -41,50 +42,19 @@ use std::time::Instant;
 pub(crate) struct Chan<T> {
     lock: parking_lot::RawMutex,
     inner: UnsafeCell<Inner<T>>,
-    /// The buffer and its fast-path bookkeeping (buffered channels only;
-    /// boxed so an unbuffered channel stays small).
-    buffer: Option<Box<Buffer<T>>>,
+    /// The buffer (buffered channels only; boxed so an unbuffered channel
+    /// stays small).
+    buffer: Option<Box<Ring<T>>>,
     cap: usize,
-    /// Queued waiters, both queues (written under the lock). While it is
-    /// non-zero the ring belongs to lock holders alone.
-    waiters: AtomicUsize,
     closed: AtomicBool,
     /// Live `Sender` and `Receiver` handles; the last of either closes.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
 }
 
-struct Buffer<T> {
-    ring: Ring<T>,
-    /// Lock-free operations in flight on the ring, per side, spread over
-    /// shards in separate cache lines so that threads on different CPUs do
-    /// not fight over one counter (see `sync_waiters`).
-    fast_senders: [Padded<AtomicUsize>; FAST_SHARDS],
-    fast_receivers: [Padded<AtomicUsize>; FAST_SHARDS],
-}
-
-const FAST_SHARDS: usize = 4;
-
-impl<T> Buffer<T> {
-    /// True while some lock-free operation is still on the ring.
-    fn fast_ops_in_flight(&self, senders_only: bool) -> bool {
-        self.fast_senders.iter().any(|c| c.0.load(SeqCst) != 0)
-            || (!senders_only && self.fast_receivers.iter().any(|c| c.0.load(SeqCst) != 0))
-    }
-}
-
-/// This thread's in-flight counter shard.
-#[inline]
-fn fast_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Relaxed) % FAST_SHARDS;
-    }
-    SHARD.with(|s| *s)
-}
-
-#[repr(align(128))]
-struct Padded<T>(T);
+/// Rounds of `recv_spin` / `send_spin`; round `r` spins `2^r` times
+/// (about half a microsecond in all).
+const SPIN_ROUNDS: u32 = 6;
 
 pub(crate) struct Inner<T> {
     closed: bool,
@@ -176,15 +146,8 @@ impl<T> Chan<T> {
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
             }),
-            buffer: (cap > 0).then(|| {
-                Box::new(Buffer {
-                    ring: Ring::new(cap),
-                    fast_senders: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
-                    fast_receivers: std::array::from_fn(|_| Padded(AtomicUsize::new(0))),
-                })
-            }),
+            buffer: (cap > 0).then(|| Box::new(Ring::new(cap))),
             cap,
-            waiters: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -227,58 +190,80 @@ impl<T> Chan<T> {
     /// Gives the value back when the slow path must decide.
     #[inline]
     fn send_fast(&self, v: T) -> Result<(), T> {
-        let Some(buffer) = &self.buffer else {
-            return Err(v);
-        };
-        // No park happens before the matching decrement, so the shard
-        // (a thread-local) is the same at both ends.
-        let shard = &buffer.fast_senders[fast_shard()].0;
-        shard.fetch_add(1, SeqCst);
-        let result = if self.waiters.load(SeqCst) == 0 && !self.closed.load(Relaxed) {
-            buffer.ring.push(v)
-        } else {
-            Err(v)
-        };
-        shard.fetch_sub(1, Release);
-        result
+        match &self.buffer {
+            Some(ring) => ring.try_push_fast(v),
+            None => Err(v),
+        }
     }
 
     fn ring(&self) -> Option<&Ring<T>> {
-        self.buffer.as_ref().map(|b| &b.ring)
+        self.buffer.as_deref()
     }
 
     /// Receives from the ring without the lock, if nobody is queued.
     #[inline]
     fn recv_fast(&self) -> Option<T> {
-        let buffer = self.buffer.as_ref()?;
-        let shard = &buffer.fast_receivers[fast_shard()].0;
-        shard.fetch_add(1, SeqCst);
-        let v = if self.waiters.load(SeqCst) == 0 {
-            buffer.ring.pop()
-        } else {
-            None
-        };
-        shard.fetch_sub(1, Release);
-        v
+        self.buffer.as_ref()?.try_pop_fast()
     }
 
-    /// Publishes the queue lengths; when someone is queued, waits until no
-    /// lock-free operation is still in flight, so the ring is ours (the
-    /// lock holder's) from here on. The two sides pair up as in Dekker's
-    /// algorithm: a fast path bumps its counter then reads `waiters`, we
-    /// store `waiters` then read the counters (all SeqCst), so either it
-    /// sees us and backs off, or we see it and wait for it.
+    /// A receiver that found the buffer empty waits a moment for a sender
+    /// on another CPU before taking the slow path and parking (see
+    /// `runtime/spin.rs`): in a steady stream the next value is usually
+    /// nanoseconds away, and a park/unpark pair costs both sides far more.
+    fn recv_spin(&self) -> Option<T> {
+        let ring = self.ring()?;
+        if !spin::worth_spinning(true) {
+            return None;
+        }
+        for round in 0..SPIN_ROUNDS {
+            for _ in 0..1 << round {
+                std::hint::spin_loop();
+            }
+            if let Some(v) = ring.try_pop_fast() {
+                return Some(v);
+            }
+            if ring.pops_locked_out() || self.closed.load(Relaxed) {
+                return None; // The slow path must decide.
+            }
+        }
+        None
+    }
+
+    /// A sender that found the buffer full waits a moment for a receiver
+    /// on another CPU (as `recv_spin`).
+    fn send_spin(&self, mut v: T) -> Result<(), T> {
+        let Some(ring) = self.ring() else {
+            return Err(v);
+        };
+        if !spin::worth_spinning(true) {
+            return Err(v);
+        }
+        for round in 0..SPIN_ROUNDS {
+            for _ in 0..1 << round {
+                std::hint::spin_loop();
+            }
+            v = match ring.try_push_fast(v) {
+                Ok(()) => return Ok(()),
+                Err(v) => v,
+            };
+            if ring.pushes_locked_out() {
+                return Err(v);
+            }
+        }
+        Err(v)
+    }
+
+    /// Hands the ring to lock holders while goroutines are queued (and
+    /// lock-free sends are out for good once closed); lets the fast paths
+    /// back in when the queues are empty. Lock held.
     fn sync_waiters(&self, inner: &Inner<T>) {
-        let Some(buffer) = &self.buffer else {
+        let Some(ring) = self.ring() else {
             return; // Unbuffered: no fast paths to coordinate with.
         };
-        let n = inner.recvq.len() + inner.sendq.len();
-        self.waiters.store(n, SeqCst);
-        if n > 0 {
-            let mut step = 0;
-            while buffer.fast_ops_in_flight(false) {
-                super::ring::backoff(&mut step);
-            }
+        if !inner.recvq.is_empty() || !inner.sendq.is_empty() {
+            ring.lock_out_fast_paths(true);
+        } else {
+            ring.let_in_fast_paths(!inner.closed);
         }
     }
 
@@ -386,6 +371,10 @@ impl<T> Chan<T> {
             Ok(()) => return Ok(()),
             Err(v) => v,
         };
+        let v = match self.send_spin(v) {
+            Ok(()) => return Ok(()),
+            Err(v) => v,
+        };
         let mut wakes = Wakes::new();
         let mut inner = self.lock();
         let v = match self.try_send_locked(&mut inner, v, &mut wakes) {
@@ -423,6 +412,9 @@ impl<T> Chan<T> {
     /// Receives, blocking until a value, close, or `deadline`.
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         if let Some(v) = self.recv_fast() {
+            return Ok(v);
+        }
+        if let Some(v) = self.recv_spin() {
             return Ok(v);
         }
         let mut wakes = Wakes::new();
@@ -495,14 +487,11 @@ impl<T> Chan<T> {
             }
             inner.closed = true;
             self.closed.store(true, SeqCst);
-            // A fast-path send that saw the channel open may still be
-            // putting its value into the ring: let it land before anyone
-            // can observe "closed and empty" (it was sent before the close).
-            if let Some(buffer) = &self.buffer {
-                let mut step = 0;
-                while buffer.fast_ops_in_flight(true) {
-                    super::ring::backoff(&mut step);
-                }
+            // No lock-free send from now on. One that reserved its slot
+            // before is counted in the ring already (it was sent before the
+            // close) and anyone reading that slot waits for its value.
+            if let Some(ring) = self.ring() {
+                ring.lock_out_fast_paths(false);
             }
             // Buffered values still go to queued receivers first.
             self.pump_locked(&mut inner, &mut wakes);

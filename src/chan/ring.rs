@@ -10,7 +10,15 @@
 //! position is never reused while a slow thread still holds an old one.
 //!
 //! Fast paths in `core.rs` use the ring without the channel lock; the lock
-//! is only for the queues of blocked goroutines.
+//! is only for the queues of blocked goroutines. While goroutines are
+//! queued, the lock holders need the ring to themselves (Go's hand-off
+//! rules must see every value); they set [`LOCKED_OUT`] in `tail` (and
+//! `head`), and a lock-free push (pop) that sees the bit steps aside. The
+//! bit lives in the very word a lock-free operation must CAS to reserve a
+//! position, so no extra atomic is needed to exclude them: a reservation
+//! made before the bit was set is already counted in the position (and
+//! finishes its slot on its own, which every reader of the slot waits
+//! for); one attempted after fails its CAS and sees the bit.
 
 use std::cell::UnsafeCell;
 
@@ -34,6 +42,11 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering::*};
 
 #[repr(align(128))]
 struct Padded<T>(T);
+
+/// Set in `head` / `tail` while lock-free pops / pushes must step aside.
+const LOCKED_OUT: usize = 1 << (usize::BITS - 1);
+/// The position bits of `head` / `tail`.
+const POS: usize = !LOCKED_OUT;
 
 struct Slot<T> {
     stamp: AtomicUsize,
@@ -79,22 +92,40 @@ impl<T> Ring<T> {
         if index + 1 < self.cap {
             pos + 1
         } else {
-            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap) & POS
         }
     }
 
-    /// Appends `v`; gives it back if the ring is full.
+    /// Appends `v` unless the ring is full or locked out; gives it back
+    /// then. For lock-free callers.
+    #[inline]
+    pub(crate) fn try_push_fast(&self, v: T) -> Result<(), T> {
+        self.push_inner(v, false)
+    }
+
+    /// Appends `v`; gives it back if the ring is full. For the holder of
+    /// the channel lock, which may have locked the fast paths out.
     pub(crate) fn push(&self, v: T) -> Result<(), T> {
+        self.push_inner(v, true)
+    }
+
+    #[inline]
+    fn push_inner(&self, v: T, lock_holder: bool) -> Result<(), T> {
         let mut step = 0;
-        let mut tail = self.tail.0.load(Relaxed);
+        let mut raw = self.tail.0.load(Relaxed);
         loop {
+            if !lock_holder && raw & LOCKED_OUT != 0 {
+                return Err(v);
+            }
+            let tail = raw & POS;
             let slot = &self.slots[tail & (self.one_lap - 1)];
             let stamp = slot.stamp.load(Acquire);
             if stamp == tail {
+                let next = self.next(tail) | (raw & LOCKED_OUT);
                 match self
                     .tail
                     .0
-                    .compare_exchange_weak(tail, self.next(tail), SeqCst, Relaxed)
+                    .compare_exchange_weak(raw, next, SeqCst, Relaxed)
                 {
                     Ok(_) => {
                         // SAFETY: we own position `tail`: the slot is free
@@ -104,73 +135,129 @@ impl<T> Ring<T> {
                         return Ok(());
                     }
                     Err(t) => {
-                        tail = t;
+                        raw = t;
                         backoff(&mut step);
                     }
                 }
-            } else if stamp.wrapping_add(self.one_lap) == tail + 1 {
+            } else if stamp.wrapping_add(self.one_lap) & POS == tail + 1 {
                 // The slot still holds last lap's value: full, unless a
                 // consumer is just taking it.
                 fence(SeqCst);
-                if self.head.0.load(Relaxed).wrapping_add(self.one_lap) == tail {
+                if self.head.0.load(Relaxed).wrapping_add(self.one_lap) & POS == tail {
                     return Err(v);
                 }
                 backoff(&mut step);
-                tail = self.tail.0.load(Relaxed);
+                raw = self.tail.0.load(Relaxed);
             } else {
                 // Another producer is mid-write: look again.
                 backoff(&mut step);
-                tail = self.tail.0.load(Relaxed);
+                raw = self.tail.0.load(Relaxed);
             }
         }
     }
 
-    /// Takes the oldest value, if any.
+    /// Takes the oldest value, if any and not locked out. For lock-free
+    /// callers.
+    #[inline]
+    pub(crate) fn try_pop_fast(&self) -> Option<T> {
+        self.pop_inner(false)
+    }
+
+    /// Takes the oldest value, if any. For the holder of the channel lock.
     pub(crate) fn pop(&self) -> Option<T> {
+        self.pop_inner(true)
+    }
+
+    #[inline]
+    fn pop_inner(&self, lock_holder: bool) -> Option<T> {
         let mut step = 0;
-        let mut head = self.head.0.load(Relaxed);
+        let mut raw = self.head.0.load(Relaxed);
         loop {
+            if !lock_holder && raw & LOCKED_OUT != 0 {
+                return None;
+            }
+            let head = raw & POS;
             let slot = &self.slots[head & (self.one_lap - 1)];
             let stamp = slot.stamp.load(Acquire);
             if stamp == head + 1 {
+                let next = self.next(head) | (raw & LOCKED_OUT);
                 match self
                     .head
                     .0
-                    .compare_exchange_weak(head, self.next(head), SeqCst, Relaxed)
+                    .compare_exchange_weak(raw, next, SeqCst, Relaxed)
                 {
                     Ok(_) => {
                         // SAFETY: we own position `head`, whose value was
                         // published by the stamp we acquired.
                         let v = unsafe { (*slot.value.get()).assume_init_read() };
-                        slot.stamp.store(head.wrapping_add(self.one_lap), Release);
+                        slot.stamp
+                            .store(head.wrapping_add(self.one_lap) & POS, Release);
                         return Some(v);
                     }
                     Err(h) => {
-                        head = h;
+                        raw = h;
                         backoff(&mut step);
                     }
                 }
             } else if stamp == head {
                 // Not written this lap: empty, unless a producer is mid-write.
                 fence(SeqCst);
-                if self.tail.0.load(Relaxed) == head {
+                if self.tail.0.load(Relaxed) & POS == head {
                     return None;
                 }
                 backoff(&mut step);
-                head = self.head.0.load(Relaxed);
+                raw = self.head.0.load(Relaxed);
             } else {
                 backoff(&mut step);
-                head = self.head.0.load(Relaxed);
+                raw = self.head.0.load(Relaxed);
             }
+        }
+    }
+
+    /// Locks lock-free pushes out (and pops too, if `pops`). Channel lock
+    /// holders only. Once this returns, only lock holders reserve
+    /// positions; reservations made before still finish their slots.
+    pub(crate) fn lock_out_fast_paths(&self, pops: bool) {
+        // Only lock holders change the bit, so a plain load tells whether
+        // it is set already.
+        if self.tail.0.load(Relaxed) & LOCKED_OUT == 0 {
+            self.tail.0.fetch_or(LOCKED_OUT, SeqCst);
+        }
+        if pops && self.head.0.load(Relaxed) & LOCKED_OUT == 0 {
+            self.head.0.fetch_or(LOCKED_OUT, SeqCst);
+        }
+    }
+
+    /// Whether lock-free pops are locked out (goroutines are queued).
+    #[inline]
+    pub(crate) fn pops_locked_out(&self) -> bool {
+        self.head.0.load(Relaxed) & LOCKED_OUT != 0
+    }
+
+    /// Whether lock-free pushes are locked out (goroutines are queued, or
+    /// the channel is closed).
+    #[inline]
+    pub(crate) fn pushes_locked_out(&self) -> bool {
+        self.tail.0.load(Relaxed) & LOCKED_OUT != 0
+    }
+
+    /// Lets lock-free pops back in (and pushes too, if `pushes`). Channel
+    /// lock holders only.
+    pub(crate) fn let_in_fast_paths(&self, pushes: bool) {
+        if self.head.0.load(Relaxed) & LOCKED_OUT != 0 {
+            self.head.0.fetch_and(POS, SeqCst);
+        }
+        if pushes && self.tail.0.load(Relaxed) & LOCKED_OUT != 0 {
+            self.tail.0.fetch_and(POS, SeqCst);
         }
     }
 
     /// Values in the ring (a snapshot).
     pub(crate) fn len(&self) -> usize {
         loop {
-            let tail = self.tail.0.load(SeqCst);
-            let head = self.head.0.load(SeqCst);
-            if self.tail.0.load(SeqCst) == tail {
+            let tail = self.tail.0.load(SeqCst) & POS;
+            let head = self.head.0.load(SeqCst) & POS;
+            if self.tail.0.load(SeqCst) & POS == tail {
                 let hi = head & (self.one_lap - 1);
                 let ti = tail & (self.one_lap - 1);
                 return if hi < ti {

@@ -46,6 +46,7 @@ pub(crate) mod prefetch;
 pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod sched;
+pub(crate) mod spin;
 pub(crate) mod stack;
 pub(crate) mod stack_slab;
 pub(crate) mod stack_wait;

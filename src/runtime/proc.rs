@@ -49,6 +49,11 @@ const STEAL_PASSES: usize = 4;
 /// How long a spinning M keeps looking before it sleeps (see
 /// `spin_for_work`).
 const SPIN_FOR: Duration = Duration::from_micros(50);
+/// A spinning M yields its CPU to the OS every this many looks.
+const SPIN_YIELD_EVERY: u32 = 8;
+/// A gap this long between two looks of a spinning M means the OS took the
+/// CPU away from it: the machine is oversubscribed, so stop spinning.
+const SPIN_PREEMPTED: Duration = Duration::from_micros(20);
 /// How long a `runnext` G is left to its own P before a thief may take it.
 const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
 
@@ -400,9 +405,17 @@ enum Spin {
 /// readying: while it spins, `wakep` sees `nmspinning > 0` and does
 /// nothing. Only one M spins this way at a time (`nmspinning` is bounded by
 /// the caller), and only while some P is busy.
+///
+/// Lingering must not take the CPU from threads with real work when the
+/// machine has fewer CPUs free than the runtime has Ps (other processes,
+/// or plain threads of this one): the spinner offers its CPU to the OS now
+/// and then, and stops as soon as it sees it was descheduled.
 fn spin_for_work(m: &M, p: &P) -> Spin {
     let rt = m.rt;
-    let until = Instant::now() + SPIN_FOR;
+    let start = Instant::now();
+    let until = start + SPIN_FOR;
+    let mut last = start;
+    let mut looks = 0u32;
     loop {
         if let Some(g) = steal_work(m, p) {
             return Spin::Found(g);
@@ -413,11 +426,18 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
         {
             return Spin::LookAgain;
         }
-        if rt.shutdown.load(Relaxed) || Instant::now() >= until {
+        let now = Instant::now();
+        if rt.shutdown.load(Relaxed) || now >= until || now - last > SPIN_PREEMPTED {
             return Spin::Nothing;
         }
-        for _ in 0..64 {
-            std::hint::spin_loop();
+        last = now;
+        looks += 1;
+        if looks.is_multiple_of(SPIN_YIELD_EVERY) {
+            std::thread::yield_now();
+        } else {
+            for _ in 0..64 {
+                std::hint::spin_loop();
+            }
         }
     }
 }

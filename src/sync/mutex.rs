@@ -246,20 +246,10 @@ impl<T: ?Sized> Mutex<T> {
 
 /// Spinning only helps when another P is running the lock holder (Go's
 /// `sync_runtime_canSpin`, which also wants this P's queue empty; we allow
-/// one round regardless).
+/// one round regardless: a holder on another CPU usually lets go within
+/// it, and that is cheaper than a park even when other goroutines wait).
 fn can_spin(round: u32) -> bool {
-    match crate::runtime::current::m() {
-        Some(m) => {
-            let rt = m.rt;
-            // The first round is cheaper than a park even when other
-            // goroutines wait here: a holder on another CPU usually lets go
-            // within it. Later rounds only when nothing else could run.
-            rt.procs() > 1
-                && rt.npidle.load(Relaxed) + rt.nmspinning.load(Relaxed) + 1 < rt.procs()
-                && (round == 0 || m.try_p().is_some_and(|p| p.has_no_work()))
-        }
-        None => std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
-    }
+    crate::runtime::spin::worth_spinning(round != 0)
 }
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
