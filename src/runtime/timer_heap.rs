@@ -53,37 +53,64 @@ impl<T> QuadHeap<T> {
         }
     }
 
+    // Both sifts move a *hole* instead of swapping: the moving entry is
+    // held aside and written once at its final place, so each level costs
+    // one entry copy instead of three.
+
     fn sift_up(&mut self, mut i: usize) {
         let when = self.entries[i].0;
-        while i > 0 {
-            let parent = (i - 1) / 4;
-            if self.entries[parent].0 <= when {
-                break;
+        if i == 0 || self.entries[(i - 1) / 4].0 <= when {
+            return;
+        }
+        let base = self.entries.as_mut_ptr();
+        // SAFETY: every index used is < len. The entry at `i` is read out
+        // once (leaving a hole), each parent moved down into the hole is
+        // copied exactly once, and the held entry is written into the final
+        // hole, so every entry ends up in exactly one slot; nothing in
+        // between can panic.
+        unsafe {
+            let held = std::ptr::read(base.add(i));
+            while i > 0 {
+                let parent = (i - 1) / 4;
+                if (*base.add(parent)).0 <= when {
+                    break;
+                }
+                std::ptr::copy_nonoverlapping(base.add(parent), base.add(i), 1);
+                i = parent;
             }
-            self.entries.swap(i, parent);
-            i = parent;
+            std::ptr::write(base.add(i), held);
         }
     }
 
     fn sift_down(&mut self, mut i: usize) {
         let n = self.entries.len();
         let when = self.entries[i].0;
-        loop {
-            let first = 4 * i + 1;
-            if first >= n {
-                break;
-            }
-            let mut min = first;
-            for c in first + 1..(first + 4).min(n) {
-                if self.entries[c].0 < self.entries[min].0 {
-                    min = c;
+        let base = self.entries.as_mut_ptr();
+        // SAFETY: as in `sift_up`: indices stay < n, the held entry is read
+        // once and written once, each child moved up is copied once.
+        unsafe {
+            let held = std::ptr::read(base.add(i));
+            loop {
+                let first = 4 * i + 1;
+                if first >= n {
+                    break;
                 }
+                let mut min = first;
+                let mut min_when = (*base.add(first)).0;
+                for c in first + 1..(first + 4).min(n) {
+                    let w = (*base.add(c)).0;
+                    if w < min_when {
+                        min = c;
+                        min_when = w;
+                    }
+                }
+                if min_when >= when {
+                    break;
+                }
+                std::ptr::copy_nonoverlapping(base.add(min), base.add(i), 1);
+                i = min;
             }
-            if self.entries[min].0 >= when {
-                break;
-            }
-            self.entries.swap(i, min);
-            i = min;
+            std::ptr::write(base.add(i), held);
         }
     }
 }

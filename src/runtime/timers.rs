@@ -45,11 +45,45 @@ pub(crate) type Nanos = u64;
 pub(crate) const NEVER: Nanos = u64::MAX;
 
 fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
+    clock().0
+}
+
+/// The timer epoch as an `Instant`, and the raw monotonic clock reading
+/// (nanoseconds) taken just *after* it. `now` counts from the later
+/// reading, so it never runs ahead of `Instant`-based deadlines: timers may
+/// fire a few nanoseconds late, never early.
+fn clock() -> &'static (Instant, u64) {
+    static CLOCK: OnceLock<(Instant, u64)> = OnceLock::new();
+    CLOCK.get_or_init(|| {
+        let instant = Instant::now();
+        (instant, raw_monotonic())
+    })
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: what `Instant` reads on Linux, without
+/// its `Duration` arithmetic (the scheduler reads the time on every switch
+/// while timers are pending).
+#[inline]
+fn raw_monotonic() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// The current time as timer nanoseconds.
+#[inline]
+#[cfg(target_os = "linux")]
+pub(crate) fn now() -> Nanos {
+    raw_monotonic().saturating_sub(clock().1)
+}
+
+/// The current time as timer nanoseconds (elsewhere `Instant` may use
+/// another clock than `CLOCK_MONOTONIC`).
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn now() -> Nanos {
     epoch().elapsed().as_nanos() as Nanos
 }
@@ -212,7 +246,7 @@ impl TimerHeap {
             for &g in gs.iter().take(PREFETCH_AHEAD) {
                 super::prefetch::g_for_write(g);
             }
-            for (i, (when, target)) in batch.into_iter().enumerate() {
+            for (i, (when, target)) in batch.drain(..).enumerate() {
                 if let Some(&g) = gs.get(i + PREFETCH_AHEAD) {
                     super::prefetch::g_for_write(g);
                 }

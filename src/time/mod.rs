@@ -26,8 +26,16 @@ pub fn deadline_after(d: Duration) -> Option<Instant> {
 /// assert!(t.elapsed() >= std::time::Duration::from_millis(5));
 /// ```
 pub fn sleep(d: Duration) {
-    match deadline_after(d) {
-        Some(deadline) => sleep_until(deadline),
+    if crate::runtime::current::g().is_none() {
+        std::thread::sleep(d);
+        return;
+    }
+    // In timer nanoseconds directly: no `Instant` arithmetic on the way.
+    match u64::try_from(d.as_nanos())
+        .ok()
+        .and_then(|d| timers::now().checked_add(d))
+    {
+        Some(when) => sleep_until_nanos(when),
         // Longer than time can count: sleep for good.
         None => loop {
             crate::runtime::park::park(WaitReason::Sleep);
@@ -44,7 +52,12 @@ pub fn sleep_until(deadline: Instant) {
         }
         return;
     }
-    let sleep = timers::Sleep::arm(timers::to_nanos(deadline)).expect("on a goroutine");
+    sleep_until_nanos(timers::to_nanos(deadline));
+}
+
+/// Parks the current goroutine until its timer for `when` fires.
+fn sleep_until_nanos(when: timers::Nanos) {
+    let sleep = timers::Sleep::arm(when).expect("on a goroutine");
     while !sleep.fired() {
         crate::runtime::park::park(WaitReason::Sleep);
     }
