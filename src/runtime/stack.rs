@@ -15,15 +15,20 @@
 //! goroutines need no stacks at all.
 //!
 //! Trimming: a stack that a goroutine used deeply would pin its pages forever
-//! once it is pooled. When a stack comes back, [`Stack::went_deep`] looks at
-//! the page [`TRIM_DEPTH`] below its top — untouched memory reads as zero, so
-//! any non-zero word there means the goroutine went that deep — and the pool
-//! then calls [`Stack::trim`] (`MADV_DONTNEED` below the top
-//! [`KEEP_COMMITTED`] bytes). The scheduler also records the lowest stack
-//! pointer seen at each park, which catches deep stacks that happen to hold
-//! zeros at the probe. Shallow stacks are never trimmed, so reuse costs no
-//! system call; stacks idle in the shared pool are unmapped by sysmon
-//! ([`StackPool::release_idle`]).
+//! once it is pooled. The scheduler records the lowest stack pointer seen at
+//! each park; a stack that parked deep is trimmed ([`Stack::trim`]:
+//! `MADV_DONTNEED` below the top [`KEEP_COMMITTED`] bytes) when it comes
+//! back. A goroutine can also go deep between parks; for that,
+//! [`Stack::went_deep`] looks at the page [`TRIM_DEPTH`] below the top —
+//! untouched memory reads as zero, so any non-zero word there means the
+//! goroutine went that deep. Reading an untouched page is a page fault,
+//! though (the kernel maps its zero page), as costly as the goroutine's own
+//! first touch of its stack, so the exit path does not probe: stacks spilled
+//! from the P caches wait in an *unprobed* pool that sysmon probes and trims
+//! off the hot path ([`StackPool::probe_pooled`]). Only the few stacks that
+//! cycle through a P's cache go unprobed, a bounded amount. Shallow stacks
+//! are never trimmed, so reuse costs no system call; stacks idle in the
+//! shared pool are unmapped by sysmon ([`StackPool::release_idle`]).
 
 use std::io;
 use std::ptr::NonNull;
@@ -197,6 +202,9 @@ pub(crate) fn set_pressure(on: bool) {
 pub(crate) struct StackPool {
     size: usize,
     stacks: Mutex<Vec<Stack>>,
+    /// Stacks back from goroutines and not yet probed for depth (see the
+    /// module docs); served after `stacks`.
+    unprobed: Mutex<Vec<Stack>>,
     /// Batches taken from the shared pool since sysmon last looked.
     takes: AtomicUsize,
 }
@@ -206,6 +214,7 @@ impl StackPool {
         StackPool {
             size,
             stacks: Mutex::new(Vec::new()),
+            unprobed: Mutex::new(Vec::new()),
             takes: AtomicUsize::new(0),
         }
     }
@@ -223,6 +232,10 @@ impl StackPool {
         }
         {
             let mut shared = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
+            if shared.is_empty() {
+                drop(shared);
+                shared = self.unprobed.lock().unwrap_or_else(|e| e.into_inner());
+            }
             let take = shared.len().min(BATCH);
             let from = shared.len() - take;
             cache.extend(shared.drain(from..));
@@ -241,15 +254,15 @@ impl StackPool {
             return; // A custom-sized stack: unmapped by drop.
         }
         let parked_deep = deepest_sp != 0 && deepest_sp < stack.top().saturating_sub(TRIM_DEPTH);
-        if parked_deep || stack.went_deep() {
+        if parked_deep {
             stack.trim();
         }
         cache.push(stack);
         if cache.len() > P_CACHE_MAX {
             let spill: Vec<Stack> = cache.drain(..BATCH).collect();
-            let mut shared = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
-            let room = POOL_MAX.saturating_sub(shared.len());
-            shared.extend(spill.into_iter().take(room));
+            let pooled = self.shared_len();
+            let mut unprobed = self.unprobed.lock().unwrap_or_else(|e| e.into_inner());
+            unprobed.extend(spill.into_iter().take(POOL_MAX.saturating_sub(pooled)));
         }
     }
 }
@@ -261,13 +274,38 @@ impl StackPool {
         if cache.is_empty() {
             return;
         }
-        let mut shared = self.stacks.lock().unwrap_or_else(|e| e.into_inner());
-        shared.extend(cache.drain(..));
+        let mut unprobed = self.unprobed.lock().unwrap_or_else(|e| e.into_inner());
+        unprobed.extend(cache.drain(..));
     }
 
-    /// Stacks in the shared pool.
+    /// Stacks in the shared pool (probed or not).
     pub(crate) fn shared_len(&self) -> usize {
         self.stacks.lock().unwrap_or_else(|e| e.into_inner()).len()
+            + self
+                .unprobed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len()
+    }
+
+    /// Called by sysmon now and then: probes the stacks that came back
+    /// since its last call ([`Stack::went_deep`], a page fault per stack
+    /// the first time) and trims the deep ones, then pools them with the
+    /// rest. Off the goroutines' exit path on purpose.
+    pub(crate) fn probe_pooled(&self) {
+        let fresh = std::mem::take(&mut *self.unprobed.lock().unwrap_or_else(|e| e.into_inner()));
+        if fresh.is_empty() {
+            return;
+        }
+        for stack in &fresh {
+            if stack.went_deep() {
+                stack.trim();
+            }
+        }
+        self.stacks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(fresh);
     }
 
     /// Called by sysmon now and then: if nobody took stacks from the shared
@@ -292,6 +330,9 @@ impl StackPool {
     pub(crate) fn unmap_shared(&self) {
         let drained: Vec<Stack> =
             std::mem::take(&mut *self.stacks.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(drained);
+        let drained: Vec<Stack> =
+            std::mem::take(&mut *self.unprobed.lock().unwrap_or_else(|e| e.into_inner()));
         drop(drained);
     }
 }
@@ -328,6 +369,68 @@ mod tests {
         pool.put(&mut cache, a, 0);
         let b = pool.get(&mut cache).unwrap();
         assert_eq!(b.top(), top);
+    }
+
+    /// Writes a word `depth` bytes below the top, as a deep call would.
+    fn dirty(s: &Stack, depth: usize) {
+        // SAFETY: inside the usable range of a stack nobody runs on.
+        unsafe { std::ptr::write_volatile((s.top() - depth) as *mut u64, 0xDEE9) };
+    }
+
+    #[test]
+    fn went_deep_sees_deep_use_and_trim_undoes_it() {
+        let s = Stack::new(round_stack_size(256 * 1024)).unwrap();
+        assert!(!s.went_deep(), "a fresh stack is shallow");
+        dirty(&s, 8 * 1024);
+        assert!(!s.went_deep(), "8 KiB deep is shallow");
+        dirty(&s, TRIM_DEPTH);
+        assert!(s.went_deep(), "a word at TRIM_DEPTH was written");
+        s.trim();
+        assert!(!s.went_deep(), "trimming gives the deep pages back");
+    }
+
+    /// Goroutine exits do not probe; sysmon's `probe_pooled` trims the
+    /// stacks that went deep between parks once they reach the pool, and
+    /// leaves the shallow ones alone.
+    #[test]
+    fn probe_pooled_trims_stacks_that_went_deep() {
+        let pool = StackPool::new(round_stack_size(256 * 1024));
+        let mut cache = Vec::new();
+        let stacks: Vec<Stack> = (0..P_CACHE_MAX + BATCH)
+            .map(|_| pool.get(&mut cache).unwrap())
+            .collect();
+        for (i, s) in stacks.iter().enumerate() {
+            dirty(s, 1024);
+            if i % 2 == 0 {
+                dirty(s, TRIM_DEPTH);
+            }
+        }
+        for s in stacks {
+            pool.put(&mut cache, s, 0);
+        }
+        let deep_unprobed = pool
+            .unprobed
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.went_deep())
+            .count();
+        assert!(
+            deep_unprobed > 0,
+            "the spill kept its deep stacks as they were"
+        );
+        pool.probe_pooled();
+        assert!(pool.unprobed.lock().unwrap().is_empty());
+        let pooled = pool.stacks.lock().unwrap();
+        assert!(!pooled.is_empty());
+        assert!(
+            pooled.iter().all(|s| !s.went_deep()),
+            "a deep stack stayed committed"
+        );
+        // SAFETY: shallow use survives: trimming keeps the top committed.
+        assert!(pooled
+            .iter()
+            .all(|s| unsafe { std::ptr::read_volatile((s.top() - 1024) as *const u64) } == 0xDEE9));
     }
 
     #[test]

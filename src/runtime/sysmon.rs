@@ -1,8 +1,9 @@
 //! sysmon: the runtime's monitor thread (Go's `sysmon`).
 //!
 //! One per runtime, running without a P. Today it watches for deadlock,
-//! fires overdue timers and gives back stacks that idle in the pool
-//! (`StackPool::release_idle`); it is also where retaking Ps from Ms stuck in blocking calls and
+//! fires overdue timers, probes pooled stacks for depth and gives back
+//! stacks that idle in the pool (`StackPool::probe_pooled`,
+//! `release_idle`); it is also where retaking Ps from Ms stuck in blocking calls and
 //! preempting long-running goroutines belong (DESIGN §2).
 //!
 //! **Overdue timers.** Timers are fired by Ms as they schedule, and by the
@@ -54,6 +55,7 @@ fn run(rt: &'static Shared) {
         std::thread::sleep(TICK);
         ticks += 1;
         if ticks.is_multiple_of(POOL_TRIM_TICKS) {
+            rt.stacks.probe_pooled();
             rt.stacks.release_idle();
         }
         let next_timer = timers::next_deadline(rt);
