@@ -49,6 +49,9 @@ const STEAL_PASSES: usize = 4;
 /// How long a spinning M keeps looking before it sleeps (see
 /// `spin_for_work`).
 const SPIN_FOR: Duration = Duration::from_micros(50);
+/// While timers are pending, every this many switches go through
+/// `find_runnable` to look at them (see `next_local`).
+const TIMER_CHECK_EVERY: u64 = 4;
 /// A spinning M yields its CPU to the OS every this many looks.
 const SPIN_YIELD_EVERY: u32 = 8;
 /// A gap this long between two looks of a spinning M means the OS took the
@@ -581,6 +584,11 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
 /// first (the every-61st-tick global queue check, due timers, stack
 /// pressure): the short path from one goroutine to the next, skipping
 /// `find_runnable`. `None` sends the M through `find_runnable`.
+///
+/// Pending timers send every [`TIMER_CHECK_EVERY`]th switch through
+/// `find_runnable`, not every one: looking means reading the clock, a
+/// noticeable share of a switch, and a timer then fires at most a few
+/// goroutine switches late (when the queue runs dry the M looks at once).
 fn next_local(m: &M) -> Option<(GRef, bool)> {
     let rt = m.rt;
     let p = m.p();
@@ -589,7 +597,8 @@ fn next_local(m: &M) -> Option<(GRef, bool)> {
     // The same test `find_runnable` makes before its global-queue look:
     // on those ticks it must get its turn.
     if tick % GLOBAL_QUEUE_TICK == 0
-        || p.timers.next_deadline() != timers::NEVER
+        || (p.timers.next_deadline() != timers::NEVER
+            && p.stats.switches.get() % TIMER_CHECK_EVERY == 0)
         || stack::under_pressure()
     {
         return None;
