@@ -18,14 +18,22 @@
 //! `select/context.rs`; a claim is always followed by `finish`).
 //!
 //! **Lock-free fast path.** A buffered channel's values live in a lock-free
-//! ring (`ring.rs`). While nobody is queued (`waiters == 0`), `send` and
+//! ring (`ring.rs`). While nobody is queued (`queued == 0`), `send` and
 //! `recv` use the ring without the lock — the common case of a channel that
 //! is neither full nor empty costs a few atomics and no lock. As soon as a
 //! goroutine queues, the fast paths step aside: the queuer publishes
-//! `waiters > 0` and then waits for in-flight fast operations to finish
+//! `queued > 0` and then waits for in-flight fast operations to finish
 //! (`exclude_fast_paths`; each side counts its own in a separate cache
 //! line), so from then on, and until the queues are empty again, only lock
 //! holders touch the ring, and Go's hand-off rules above apply exactly.
+//!
+//! **Readiness hints.** The queue lengths are also published for every
+//! channel, buffered or not (`queued`), so that `select!` can look at its
+//! cases without locking them: a receive case is worth locking for only if
+//! a sender is queued, a value is buffered, or the channel is closed. The
+//! hint is read without the lock and may be stale; `select!` only uses it to
+//! choose which single channel to lock first, and falls back to locking all
+//! its channels before it decides that nothing is ready.
 
 use super::error::*;
 use super::ring::Ring;
@@ -35,7 +43,7 @@ use crate::select::context::{Claimed, SelectCtx, Waiter, WaiterRef};
 use parking_lot::lock_api::RawMutex as _;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::time::Instant;
 
 pub(crate) struct Chan<T> {
@@ -45,9 +53,10 @@ pub(crate) struct Chan<T> {
     /// boxed so an unbuffered channel stays small).
     buffer: Option<Box<Buffer<T>>>,
     cap: usize,
-    /// Queued waiters, both queues (written under the lock). While it is
+    /// The queue lengths, receivers in the low half and senders in the
+    /// high half (written under the lock; see `queued_word`). While it is
     /// non-zero the ring belongs to lock holders alone.
-    waiters: AtomicUsize,
+    queued: AtomicU64,
     closed: AtomicBool,
     /// Live `Sender` and `Receiver` handles; the last of either closes.
     pub(crate) senders: AtomicUsize,
@@ -71,6 +80,19 @@ impl<T> Buffer<T> {
         self.fast_senders.iter().any(|c| c.0.load(SeqCst) != 0)
             || (!senders_only && self.fast_receivers.iter().any(|c| c.0.load(SeqCst) != 0))
     }
+}
+
+/// The `queued` word: both queue lengths in one atomic, so the fast paths
+/// test "nobody queued" with one load and `select!` can tell the queues
+/// apart. A length beyond `u32::MAX` saturates (it only has to stay
+/// non-zero).
+fn queued_word(receivers: usize, senders: usize) -> u64 {
+    let half = |n: usize| {
+        u64::try_from(n)
+            .unwrap_or(u64::MAX)
+            .min(u64::from(u32::MAX))
+    };
+    half(receivers) | (half(senders) << 32)
 }
 
 /// This thread's in-flight counter shard.
@@ -184,7 +206,7 @@ impl<T> Chan<T> {
                 })
             }),
             cap,
-            waiters: AtomicUsize::new(0),
+            queued: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -234,7 +256,7 @@ impl<T> Chan<T> {
         // (a thread-local) is the same at both ends.
         let shard = &buffer.fast_senders[fast_shard()].0;
         shard.fetch_add(1, SeqCst);
-        let result = if self.waiters.load(SeqCst) == 0 && !self.closed.load(Relaxed) {
+        let result = if self.queued.load(SeqCst) == 0 && !self.closed.load(Relaxed) {
             buffer.ring.push(v)
         } else {
             Err(v)
@@ -253,7 +275,7 @@ impl<T> Chan<T> {
         let buffer = self.buffer.as_ref()?;
         let shard = &buffer.fast_receivers[fast_shard()].0;
         shard.fetch_add(1, SeqCst);
-        let v = if self.waiters.load(SeqCst) == 0 {
+        let v = if self.queued.load(SeqCst) == 0 {
             buffer.ring.pop()
         } else {
             None
@@ -262,18 +284,79 @@ impl<T> Chan<T> {
         v
     }
 
+    /// Lock-free hint: might a receive complete now (a queued sender, a
+    /// buffered value, or closed)? May be stale either way.
+    #[inline]
+    fn recv_maybe_ready(&self) -> bool {
+        self.queued.load(Relaxed) >> 32 != 0
+            || self.closed.load(Relaxed)
+            || self.ring().is_some_and(|r| !r.is_empty())
+    }
+
+    /// Lock-free hint: might a send complete now (a queued receiver, a free
+    /// slot, or closed)? May be stale either way.
+    #[inline]
+    fn send_maybe_ready(&self) -> bool {
+        self.queued.load(Relaxed) & u64::from(u32::MAX) != 0
+            || self.closed.load(Relaxed)
+            || self.ring().is_some_and(|r| r.len() < self.cap)
+    }
+
+    /// `select!`'s first look at a receive case, before it locks all of its
+    /// channels: the lock-free fast path, else — if the hint says a partner
+    /// may be there — this channel's lock alone. `None`: not completed here
+    /// (the caller decides under all the locks).
+    pub(crate) fn select_try_recv(&self, wakes: &mut Wakes) -> Option<Result<T, RecvError>> {
+        if let Some(v) = self.recv_fast() {
+            return Some(Ok(v));
+        }
+        if !self.recv_maybe_ready() {
+            return None;
+        }
+        let mut inner = self.lock();
+        self.try_recv_locked(&mut inner, wakes).transpose()
+    }
+
+    /// `select!`'s first look at a send case (see `select_try_recv`).
+    /// `Err` gives the value back: not completed here.
+    pub(crate) fn select_try_send(
+        &self,
+        v: T,
+        wakes: &mut Wakes,
+    ) -> Result<Result<(), SendError<T>>, T> {
+        let v = match self.send_fast(v) {
+            Ok(()) => return Ok(Ok(())),
+            Err(v) => v,
+        };
+        if !self.send_maybe_ready() {
+            return Err(v);
+        }
+        let mut inner = self.lock();
+        match self.try_send_locked(&mut inner, v, wakes) {
+            Ok(()) => Ok(Ok(())),
+            Err(TrySendError::Closed(v)) => Ok(Err(SendError(v))),
+            Err(TrySendError::Full(v)) => Err(v),
+        }
+    }
+
     /// Publishes the queue lengths; when someone is queued, waits until no
     /// lock-free operation is still in flight, so the ring is ours (the
     /// lock holder's) from here on. The two sides pair up as in Dekker's
-    /// algorithm: a fast path bumps its counter then reads `waiters`, we
-    /// store `waiters` then read the counters (all SeqCst), so either it
+    /// algorithm: a fast path bumps its counter then reads `queued`, we
+    /// store `queued` then read the counters (all SeqCst), so either it
     /// sees us and backs off, or we see it and wait for it.
     fn sync_waiters(&self, inner: &Inner<T>) {
+        let n = queued_word(inner.recvq.len(), inner.sendq.len());
         let Some(buffer) = &self.buffer else {
-            return; // Unbuffered: no fast paths to coordinate with.
+            // Unbuffered: no fast paths to coordinate with, the word is only
+            // `select!`'s hint. Stored only on change, so that repeated
+            // polls of an idle channel do not dirty its cache line.
+            if self.queued.load(Relaxed) != n {
+                self.queued.store(n, Relaxed);
+            }
+            return;
         };
-        let n = inner.recvq.len() + inner.sendq.len();
-        self.waiters.store(n, SeqCst);
+        self.queued.store(n, SeqCst);
         if n > 0 {
             let mut step = 0;
             while buffer.fast_ops_in_flight(false) {
@@ -286,7 +369,7 @@ impl<T> Chan<T> {
     fn claim_first(q: &mut VecDeque<WaiterRef<T>>) -> Option<Claimed<T>> {
         while let Some(w) = q.pop_front() {
             // SAFETY: the lock is held and the waiter was queued until now.
-            if let Some(claimed) = unsafe { w.claim() } {
+            if let Some(claimed) = unsafe { w.claim_popped() } {
                 return Some(claimed);
             }
         }
@@ -511,7 +594,7 @@ impl<T> Chan<T> {
             let inner = &mut *inner;
             for w in inner.recvq.drain(..).chain(inner.sendq.drain(..)) {
                 // SAFETY: lock held; the waiter was queued until just now.
-                if let Some(claimed) = unsafe { w.claim() } {
+                if let Some(claimed) = unsafe { w.claim_popped() } {
                     wakes.push(claimed.finish());
                 }
             }
@@ -537,8 +620,8 @@ impl<T> Chan<T> {
             &mut inner.recvq
         };
         q.push_back(WaiterRef::new(waiter));
+        self.sync_waiters(inner);
         if self.buffer.is_some() {
-            self.sync_waiters(inner);
             self.pump_locked(inner, wakes);
         }
     }
@@ -551,7 +634,13 @@ impl<T> Chan<T> {
             &mut inner.recvq
         };
         if let Some(i) = q.iter().position(|w| w.is(waiter)) {
-            q.remove(i);
+            // Usually the only or the oldest waiter: popping it moves
+            // nothing, where `remove` would shift the rest.
+            if i == 0 {
+                q.pop_front();
+            } else {
+                q.remove(i);
+            }
             self.sync_waiters(inner);
         }
     }

@@ -18,16 +18,19 @@
 //!
 //! Waiters live on the blocked goroutine's stack; channel queues hold raw
 //! pointers to them. That is sound because the blocked goroutine does not
-//! return before it has either been completed (the partner removed the
-//! waiter from its queue and, after `finish`, never touches it again) or
-//! removed its waiters itself under each channel's lock.
+//! return before each of its waiters is out of its queue: taken out by a
+//! partner (who pops it, tries to claim it, and then marks it `queued =
+//! false` — its last touch unless the claim succeeded, in which case its
+//! last touch is `finish`), or removed by the owner itself under the
+//! channel's lock. The mark lets a woken select skip the lock of every
+//! channel whose waiter a partner already took out.
 
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::{self, Unparker};
 use crate::runtime::timers;
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::time::Instant;
 
 const WAITING: usize = 0;
@@ -114,6 +117,9 @@ pub(crate) struct Waiter<T> {
     /// Send: the value offered (taken by the receiver; still here if the
     /// channel closed). Receive: the value delivered (empty if closed).
     slot: UnsafeCell<Option<T>>,
+    /// In its channel's queue (written under the channel lock; read by the
+    /// owner without it, see [`Waiter::maybe_queued`]).
+    queued: AtomicBool,
 }
 
 impl<T> Waiter<T> {
@@ -122,7 +128,17 @@ impl<T> Waiter<T> {
             ctx,
             case,
             slot: UnsafeCell::new(value),
+            queued: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the waiter may still be in its channel's queue, for its
+    /// owner after the wait. False is final: a partner took it out and is
+    /// done with it (the Acquire pairs with the Release in
+    /// [`WaiterRef::claim_popped`]), so the owner need not lock the channel
+    /// to remove it. True means: lock and look.
+    pub(crate) fn maybe_queued(&self) -> bool {
+        self.queued.load(Acquire)
     }
 
     /// Takes the slot's content. Only the waiter's owner after completion,
@@ -143,7 +159,10 @@ pub(crate) struct WaiterRef<T>(NonNull<Waiter<T>>);
 unsafe impl<T: Send> Send for WaiterRef<T> {}
 
 impl<T> WaiterRef<T> {
+    /// A reference for the queue `w` is about to join (under the channel
+    /// lock).
     pub(crate) fn new(w: &Waiter<T>) -> WaiterRef<T> {
+        w.queued.store(true, Relaxed);
         WaiterRef(NonNull::from(w))
     }
 
@@ -151,21 +170,29 @@ impl<T> WaiterRef<T> {
         std::ptr::eq(self.0.as_ptr(), w)
     }
 
-    /// Claims the waiter's context. On success the caller must fill or
-    /// empty the slot and then call `finish` (a claim is never undone, so
-    /// a waiter whose claim fails is stale for good and may be dropped).
+    /// Claims the context of a waiter just taken out of its queue. On
+    /// success the caller must fill or empty the slot and then call
+    /// `finish` (a claim is never undone, so a waiter whose claim fails is
+    /// stale for good and is dropped).
     ///
     /// # Safety
-    /// The channel lock must be held and the waiter still queued (or just
-    /// dequeued under that same lock hold); the returned claim must be
-    /// finished before the lock is released.
-    pub(crate) unsafe fn claim(&self) -> Option<Claimed<T>> {
-        // SAFETY: per the contract, the owner is blocked and the waiter is
+    /// The channel lock must be held and the waiter popped from its queue
+    /// under that same lock hold; the returned claim must be finished
+    /// before the lock is released.
+    pub(crate) unsafe fn claim_popped(self) -> Option<Claimed<T>> {
+        // SAFETY: per the contract, the owner is blocked (or, if its
+        // select already completed elsewhere, is waiting for this waiter
+        // to leave its queue: `queued` is still true) and the waiter is
         // alive.
         let w = unsafe { self.0.as_ref() };
         // SAFETY: as above, the context outlives its waiters.
         let ctx = unsafe { &*w.ctx };
-        ctx.try_claim(w.case).then_some(Claimed { w: self.0 })
+        let claimed = ctx.try_claim(w.case);
+        // Our last touch when the claim failed: from here the owner may
+        // skip this channel's lock and return. When it succeeded, the
+        // owner waits for `finish` anyway (no other claim can complete it).
+        w.queued.store(false, Release);
+        claimed.then_some(Claimed { w: self.0 })
     }
 }
 
