@@ -39,10 +39,9 @@ use super::error::*;
 use super::ring::Ring;
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::Unparker;
-use crate::select::context::{Claimed, SelectCtx, Waiter, WaiterRef};
+use crate::select::context::{Claimed, SelectCtx, WaitQueue, Waiter};
 use parking_lot::lock_api::RawMutex as _;
 use std::cell::UnsafeCell;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::time::Instant;
 
@@ -86,12 +85,9 @@ impl<T> Buffer<T> {
 /// test "nobody queued" with one load and `select!` can tell the queues
 /// apart. A length beyond `u32::MAX` saturates (it only has to stay
 /// non-zero).
+#[inline]
 fn queued_word(receivers: usize, senders: usize) -> u64 {
-    let half = |n: usize| {
-        u64::try_from(n)
-            .unwrap_or(u64::MAX)
-            .min(u64::from(u32::MAX))
-    };
+    let half = |n: usize| n.min(u32::MAX as usize) as u64;
     half(receivers) | (half(senders) << 32)
 }
 
@@ -110,8 +106,8 @@ struct Padded<T>(T);
 
 pub(crate) struct Inner<T> {
     closed: bool,
-    recvq: VecDeque<WaiterRef<T>>,
-    sendq: VecDeque<WaiterRef<T>>,
+    recvq: WaitQueue<T>,
+    sendq: WaitQueue<T>,
 }
 
 // SAFETY: `inner` is only accessed with `lock` held; values of T move
@@ -195,8 +191,8 @@ impl<T> Chan<T> {
             lock: parking_lot::RawMutex::INIT,
             inner: UnsafeCell::new(Inner {
                 closed: false,
-                recvq: VecDeque::new(),
-                sendq: VecDeque::new(),
+                recvq: WaitQueue::new(),
+                sendq: WaitQueue::new(),
             }),
             buffer: (cap > 0).then(|| {
                 Box::new(Buffer {
@@ -366,7 +362,7 @@ impl<T> Chan<T> {
     }
 
     /// Claims the first claimable waiter of `q`, dropping stale ones.
-    fn claim_first(q: &mut VecDeque<WaiterRef<T>>) -> Option<Claimed<T>> {
+    fn claim_first(q: &mut WaitQueue<T>) -> Option<Claimed<T>> {
         while let Some(w) = q.pop_front() {
             // SAFETY: the lock is held and the waiter was queued until now.
             if let Some(claimed) = unsafe { w.claim_popped() } {
@@ -592,7 +588,7 @@ impl<T> Chan<T> {
             // The rest of the receivers see an empty slot: closed. Senders
             // keep their value: it comes back to them as the error.
             let inner = &mut *inner;
-            for w in inner.recvq.drain(..).chain(inner.sendq.drain(..)) {
+            while let Some(w) = inner.recvq.pop_front().or_else(|| inner.sendq.pop_front()) {
                 // SAFETY: lock held; the waiter was queued until just now.
                 if let Some(claimed) = unsafe { w.claim_popped() } {
                     wakes.push(claimed.finish());
@@ -619,7 +615,7 @@ impl<T> Chan<T> {
         } else {
             &mut inner.recvq
         };
-        q.push_back(WaiterRef::new(waiter));
+        q.push_back(waiter);
         self.sync_waiters(inner);
         if self.buffer.is_some() {
             self.pump_locked(inner, wakes);
@@ -633,14 +629,7 @@ impl<T> Chan<T> {
         } else {
             &mut inner.recvq
         };
-        if let Some(i) = q.iter().position(|w| w.is(waiter)) {
-            // Usually the only or the oldest waiter: popping it moves
-            // nothing, where `remove` would shift the rest.
-            if i == 0 {
-                q.pop_front();
-            } else {
-                q.remove(i);
-            }
+        if q.remove(waiter) {
             self.sync_waiters(inner);
         }
     }

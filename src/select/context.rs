@@ -28,7 +28,7 @@
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::{self, Unparker};
 use crate::runtime::timers;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::time::Instant;
@@ -120,7 +120,12 @@ pub(crate) struct Waiter<T> {
     /// In its channel's queue (written under the channel lock; read by the
     /// owner without it, see [`Waiter::maybe_queued`]).
     queued: AtomicBool,
+    /// Neighbours in the queue (under the channel lock; see [`WaitQueue`]).
+    prev: Cell<Link<T>>,
+    next: Cell<Link<T>>,
 }
+
+type Link<T> = Option<NonNull<Waiter<T>>>;
 
 impl<T> Waiter<T> {
     pub(crate) fn new(ctx: &SelectCtx, case: usize, value: Option<T>) -> Waiter<T> {
@@ -129,6 +134,8 @@ impl<T> Waiter<T> {
             case,
             slot: UnsafeCell::new(value),
             queued: AtomicBool::new(false),
+            prev: Cell::new(None),
+            next: Cell::new(None),
         }
     }
 
@@ -159,17 +166,6 @@ pub(crate) struct WaiterRef<T>(NonNull<Waiter<T>>);
 unsafe impl<T: Send> Send for WaiterRef<T> {}
 
 impl<T> WaiterRef<T> {
-    /// A reference for the queue `w` is about to join (under the channel
-    /// lock).
-    pub(crate) fn new(w: &Waiter<T>) -> WaiterRef<T> {
-        w.queued.store(true, Relaxed);
-        WaiterRef(NonNull::from(w))
-    }
-
-    pub(crate) fn is(&self, w: &Waiter<T>) -> bool {
-        std::ptr::eq(self.0.as_ptr(), w)
-    }
-
     /// Claims the context of a waiter just taken out of its queue. On
     /// success the caller must fill or empty the slot and then call
     /// `finish` (a claim is never undone, so a waiter whose claim fails is
@@ -193,6 +189,88 @@ impl<T> WaiterRef<T> {
         // owner waits for `finish` anyway (no other claim can complete it).
         w.queued.store(false, Release);
         claimed.then_some(Claimed { w: self.0 })
+    }
+}
+
+/// A channel's queue of blocked operations (Go's `waitq`): a doubly linked
+/// list threaded through the waiters themselves. Queueing allocates
+/// nothing, the queue's head sits in the channel itself (no separate buffer
+/// to pull into the cache), and a waiter leaves from anywhere in the queue
+/// without a search. Only used under its channel's lock.
+pub(crate) struct WaitQueue<T> {
+    first: Link<T>,
+    last: Link<T>,
+    len: usize,
+}
+
+impl<T> WaitQueue<T> {
+    pub(crate) const fn new() -> WaitQueue<T> {
+        WaitQueue {
+            first: None,
+            last: None,
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// Appends `w`, which must stay where it is until it has left the
+    /// queue again (popped by a partner or `remove`d by its owner).
+    pub(crate) fn push_back(&mut self, w: &Waiter<T>) {
+        w.queued.store(true, Relaxed);
+        w.prev.set(self.last);
+        w.next.set(None);
+        let link = Some(NonNull::from(w));
+        match self.last {
+            // SAFETY: queued waiters are alive (see the module docs).
+            Some(last) => unsafe { last.as_ref() }.next.set(link),
+            None => self.first = link,
+        }
+        self.last = link;
+        self.len += 1;
+    }
+
+    /// Takes the oldest waiter out; the caller must then
+    /// [`claim_popped`](WaiterRef::claim_popped) it.
+    pub(crate) fn pop_front(&mut self) -> Option<WaiterRef<T>> {
+        let first = self.first?;
+        // SAFETY: queued waiters are alive (see the module docs).
+        let w = unsafe { first.as_ref() };
+        self.unlink(w);
+        Some(WaiterRef(first))
+    }
+
+    /// Takes `w` out if it is still queued (its owner giving up or
+    /// cleaning up); false if a partner took it out already.
+    pub(crate) fn remove(&mut self, w: &Waiter<T>) -> bool {
+        // Written under the lock we hold: exact here.
+        if !w.queued.load(Relaxed) {
+            return false;
+        }
+        self.unlink(w);
+        w.queued.store(false, Relaxed);
+        true
+    }
+
+    fn unlink(&mut self, w: &Waiter<T>) {
+        let (prev, next) = (w.prev.take(), w.next.take());
+        match prev {
+            // SAFETY: queued waiters are alive (see the module docs).
+            Some(p) => unsafe { p.as_ref() }.next.set(next),
+            None => self.first = next,
+        }
+        match next {
+            // SAFETY: as above.
+            Some(n) => unsafe { n.as_ref() }.prev.set(prev),
+            None => self.last = prev,
+        }
+        self.len -= 1;
     }
 }
 
