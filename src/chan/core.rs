@@ -26,27 +26,46 @@
 //! positions in the ring — until the queues are empty again — and Go's
 //! hand-off rules above apply exactly. Closing locks out lock-free sends
 //! for good.
+//!
+//! **Readiness hints.** The queue lengths are also published for every
+//! channel, buffered or not (`queued`), so that `select!` can look at its
+//! cases without locking them: a receive case is worth locking for only if
+//! a sender is queued, a value is buffered, or the channel is closed. The
+//! hint is read without the lock and may be stale; `select!` only uses it to
+//! choose which single channel to lock first, and falls back to locking all
+//! its channels before it decides that nothing is ready.
 
 use super::error::*;
 use super::ring::Ring;
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::Unparker;
 use crate::runtime::spin;
-use crate::select::context::{Claimed, SelectCtx, Waiter, WaiterRef};
+use crate::select::context::{Claimed, SelectCtx, WaitQueue, Waiter};
 use parking_lot::lock_api::RawMutex as _;
 use std::cell::UnsafeCell;
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::time::Instant;
 
+/// The channel. Its first cache line holds everything a locked operation
+/// writes and `select!`'s lock-free look reads — the lock, `closed`, the
+/// queue lengths and the queues' ends — so that an operation, or a channel
+/// handed between two CPUs, costs one line, not three; the second line is
+/// read-mostly.
+#[repr(C, align(64))]
 pub(crate) struct Chan<T> {
     lock: parking_lot::RawMutex,
+    /// Written under the lock (so exact for a lock holder); read without it
+    /// by the fast paths and `select!`'s hints.
+    closed: AtomicBool,
+    /// The queue lengths, receivers in the low half and senders in the
+    /// high half (written under the lock; see `queued_word`). While it is
+    /// non-zero the ring belongs to lock holders alone.
+    queued: AtomicU64,
     inner: UnsafeCell<Inner<T>>,
     /// The buffer (buffered channels only; boxed so an unbuffered channel
     /// stays small).
     buffer: Option<Box<Ring<T>>>,
     cap: usize,
-    closed: AtomicBool,
     /// Live `Sender` and `Receiver` handles; the last of either closes.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
@@ -56,10 +75,19 @@ pub(crate) struct Chan<T> {
 /// (about half a microsecond in all).
 const SPIN_ROUNDS: u32 = 6;
 
+/// The `queued` word: both queue lengths in one atomic, so the fast paths
+/// test "nobody queued" with one load and `select!` can tell the queues
+/// apart. A length beyond `u32::MAX` saturates (it only has to stay
+/// non-zero).
+#[inline]
+fn queued_word(receivers: usize, senders: usize) -> u64 {
+    let half = |n: usize| n.min(u32::MAX as usize) as u64;
+    half(receivers) | (half(senders) << 32)
+}
+
 pub(crate) struct Inner<T> {
-    closed: bool,
-    recvq: VecDeque<WaiterRef<T>>,
-    sendq: VecDeque<WaiterRef<T>>,
+    recvq: WaitQueue<T>,
+    sendq: WaitQueue<T>,
 }
 
 // SAFETY: `inner` is only accessed with `lock` held; values of T move
@@ -142,12 +170,12 @@ impl<T> Chan<T> {
         Chan {
             lock: parking_lot::RawMutex::INIT,
             inner: UnsafeCell::new(Inner {
-                closed: false,
-                recvq: VecDeque::new(),
-                sendq: VecDeque::new(),
+                recvq: WaitQueue::new(),
+                sendq: WaitQueue::new(),
             }),
             buffer: (cap > 0).then(|| Box::new(Ring::new(cap))),
             cap,
+            queued: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -253,25 +281,87 @@ impl<T> Chan<T> {
         Err(v)
     }
 
-    /// Hands the ring to lock holders while goroutines are queued (and
-    /// lock-free sends are out for good once closed); lets the fast paths
-    /// back in when the queues are empty. Lock held.
+    /// Lock-free hint: might a receive complete now (a queued sender, a
+    /// buffered value, or closed)? May be stale either way.
+    #[inline]
+    fn recv_maybe_ready(&self) -> bool {
+        self.queued.load(Relaxed) >> 32 != 0
+            || self.closed.load(Relaxed)
+            || self.ring().is_some_and(|r| !r.is_empty())
+    }
+
+    /// Lock-free hint: might a send complete now (a queued receiver, a free
+    /// slot, or closed)? May be stale either way.
+    #[inline]
+    fn send_maybe_ready(&self) -> bool {
+        self.queued.load(Relaxed) & u64::from(u32::MAX) != 0
+            || self.closed.load(Relaxed)
+            || self.ring().is_some_and(|r| r.len() < self.cap)
+    }
+
+    /// `select!`'s first look at a receive case, before it locks all of its
+    /// channels: the lock-free fast path, else — if the hint says a partner
+    /// may be there — this channel's lock alone. `None`: not completed here
+    /// (the caller decides under all the locks).
+    pub(crate) fn select_try_recv(&self, wakes: &mut Wakes) -> Option<Result<T, RecvError>> {
+        if let Some(v) = self.recv_fast() {
+            return Some(Ok(v));
+        }
+        if !self.recv_maybe_ready() {
+            return None;
+        }
+        let mut inner = self.lock();
+        self.try_recv_locked(&mut inner, wakes).transpose()
+    }
+
+    /// `select!`'s first look at a send case (see `select_try_recv`).
+    /// `Err` gives the value back: not completed here.
+    pub(crate) fn select_try_send(
+        &self,
+        v: T,
+        wakes: &mut Wakes,
+    ) -> Result<Result<(), SendError<T>>, T> {
+        let v = match self.send_fast(v) {
+            Ok(()) => return Ok(Ok(())),
+            Err(v) => v,
+        };
+        if !self.send_maybe_ready() {
+            return Err(v);
+        }
+        let mut inner = self.lock();
+        match self.try_send_locked(&mut inner, v, wakes) {
+            Ok(()) => Ok(Ok(())),
+            Err(TrySendError::Closed(v)) => Ok(Err(SendError(v))),
+            Err(TrySendError::Full(v)) => Err(v),
+        }
+    }
+
+    /// Publishes the queue lengths (`select!`'s hint), and hands the ring
+    /// to lock holders while goroutines are queued (lock-free sends are out
+    /// for good once closed); lets the fast paths back in when the queues
+    /// are empty. Lock held.
     fn sync_waiters(&self, inner: &Inner<T>) {
+        let n = queued_word(inner.recvq.len(), inner.sendq.len());
+        // Stored only on change, so that repeated polls of an idle channel
+        // do not dirty its cache line.
+        if self.queued.load(Relaxed) != n {
+            self.queued.store(n, Relaxed);
+        }
         let Some(ring) = self.ring() else {
             return; // Unbuffered: no fast paths to coordinate with.
         };
-        if !inner.recvq.is_empty() || !inner.sendq.is_empty() {
+        if n != 0 {
             ring.lock_out_fast_paths(true);
         } else {
-            ring.let_in_fast_paths(!inner.closed);
+            ring.let_in_fast_paths(!self.closed.load(Relaxed));
         }
     }
 
     /// Claims the first claimable waiter of `q`, dropping stale ones.
-    fn claim_first(q: &mut VecDeque<WaiterRef<T>>) -> Option<Claimed<T>> {
+    fn claim_first(q: &mut WaitQueue<T>) -> Option<Claimed<T>> {
         while let Some(w) = q.pop_front() {
             // SAFETY: the lock is held and the waiter was queued until now.
-            if let Some(claimed) = unsafe { w.claim() } {
+            if let Some(claimed) = unsafe { w.claim_popped() } {
                 return Some(claimed);
             }
         }
@@ -313,7 +403,7 @@ impl<T> Chan<T> {
         v: T,
         wakes: &mut Wakes,
     ) -> Result<(), TrySendError<T>> {
-        if inner.closed {
+        if self.closed.load(Relaxed) {
             return Err(TrySendError::Closed(v));
         }
         // Direct hand-off to a queued receiver (only when nothing is
@@ -359,7 +449,7 @@ impl<T> Chan<T> {
             return Ok(Some(v));
         }
         self.sync_waiters(inner);
-        if inner.closed {
+        if self.closed.load(Relaxed) {
             return Err(RecvError);
         }
         Ok(None)
@@ -482,10 +572,9 @@ impl<T> Chan<T> {
         let mut wakes = Wakes::new();
         {
             let mut inner = self.lock();
-            if inner.closed {
+            if self.closed.load(Relaxed) {
                 return false;
             }
-            inner.closed = true;
             self.closed.store(true, SeqCst);
             // No lock-free send from now on. One that reserved its slot
             // before is counted in the ring already (it was sent before the
@@ -498,9 +587,9 @@ impl<T> Chan<T> {
             // The rest of the receivers see an empty slot: closed. Senders
             // keep their value: it comes back to them as the error.
             let inner = &mut *inner;
-            for w in inner.recvq.drain(..).chain(inner.sendq.drain(..)) {
+            while let Some(w) = inner.recvq.pop_front().or_else(|| inner.sendq.pop_front()) {
                 // SAFETY: lock held; the waiter was queued until just now.
-                if let Some(claimed) = unsafe { w.claim() } {
+                if let Some(claimed) = unsafe { w.claim_popped() } {
                     wakes.push(claimed.finish());
                 }
             }
@@ -525,9 +614,9 @@ impl<T> Chan<T> {
         } else {
             &mut inner.recvq
         };
-        q.push_back(WaiterRef::new(waiter));
+        q.push_back(waiter);
+        self.sync_waiters(inner);
         if self.buffer.is_some() {
-            self.sync_waiters(inner);
             self.pump_locked(inner, wakes);
         }
     }
@@ -539,8 +628,7 @@ impl<T> Chan<T> {
         } else {
             &mut inner.recvq
         };
-        if let Some(i) = q.iter().position(|w| w.is(waiter)) {
-            q.remove(i);
+        if q.remove(waiter) {
             self.sync_waiters(inner);
         }
     }

@@ -256,7 +256,7 @@ pub fn stats() -> Stats {
         running: rt.live() as u64,
         ..Stats::default()
     };
-    for st in rt.ps.iter().map(|p| &p.stats).chain([&rt.offp_stats]) {
+    for st in rt.ps.iter().map(|p| &*p.stats).chain([&rt.offp_stats]) {
         s.spawned += st.spawned.get();
         s.context_switches += st.switches.get();
         s.steals += st.steals.get();

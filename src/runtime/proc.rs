@@ -598,7 +598,7 @@ fn next_local(m: &M) -> Option<(GRef, bool)> {
     // on those ticks it must get its turn.
     if tick % GLOBAL_QUEUE_TICK == 0
         || (p.timers.next_deadline() != timers::NEVER
-            && p.stats.switches.get() % TIMER_CHECK_EVERY == 0)
+            && p.stats.switches.get().is_multiple_of(TIMER_CHECK_EVERY))
         || stack::under_pressure()
     {
         return None;

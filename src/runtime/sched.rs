@@ -34,15 +34,34 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// P: the right to run goroutines, with its local queue (Go's `p`).
+///
+/// Laid out for the two kinds of access it gets: `runq` and `runnext` are
+/// read (and stolen from) by other Ms; `stats` and `local` are written by
+/// the owner on every switch. Each group sits on cache lines of its own,
+/// and so does each P, so that a spinning M looking at a victim's queue
+/// does not keep pulling away the lines the victim writes all the time.
+#[repr(align(128))]
 pub(crate) struct P {
     pub id: usize,
     pub runq: RunQueue<super::g::G>,
     /// A G readied by the running G, to run next (Go's `runnext`).
     pub runnext: AtomicPtr<super::g::G>,
-    pub stats: PStats,
-    /// Timers armed by goroutines running on this P.
+    pub stats: CacheAligned<PStats>,
+    /// Timers armed by goroutines running on this P (cache-aligned itself).
     pub timers: TimerHeap,
-    local: UnsafeCell<PLocal>,
+    local: CacheAligned<UnsafeCell<PLocal>>,
+}
+
+/// A value on cache lines of its own (128 bytes: the adjacent-line
+/// prefetcher pairs lines).
+#[repr(align(128))]
+pub(crate) struct CacheAligned<T>(pub T);
+
+impl<T> std::ops::Deref for CacheAligned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// State only the M holding the P touches.
@@ -69,15 +88,15 @@ impl P {
             id,
             runq: RunQueue::new(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
-            stats: PStats::default(),
+            stats: CacheAligned(PStats::default()),
             timers: TimerHeap::new(),
-            local: UnsafeCell::new(PLocal {
+            local: CacheAligned(UnsafeCell::new(PLocal {
                 schedtick: 0,
                 inherited: 0,
                 gfree: Vec::new(),
                 stacks: Vec::new(),
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
-            }),
+            })),
         }
     }
 
@@ -182,7 +201,7 @@ impl Shared {
     /// shared counter. A snapshot, exact when nothing is spawning.
     pub(crate) fn live(&self) -> usize {
         let (mut spawned, mut exited) = (0u64, 0u64);
-        for st in self.ps.iter().map(|p| &p.stats).chain([&self.offp_stats]) {
+        for st in self.ps.iter().map(|p| &*p.stats).chain([&self.offp_stats]) {
             spawned += st.spawned.get();
             exited += st.exited.get();
         }

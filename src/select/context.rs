@@ -18,16 +18,19 @@
 //!
 //! Waiters live on the blocked goroutine's stack; channel queues hold raw
 //! pointers to them. That is sound because the blocked goroutine does not
-//! return before it has either been completed (the partner removed the
-//! waiter from its queue and, after `finish`, never touches it again) or
-//! removed its waiters itself under each channel's lock.
+//! return before each of its waiters is out of its queue: taken out by a
+//! partner (who pops it, tries to claim it, and then marks it `queued =
+//! false` — its last touch unless the claim succeeded, in which case its
+//! last touch is `finish`), or removed by the owner itself under the
+//! channel's lock. The mark lets a woken select skip the lock of every
+//! channel whose waiter a partner already took out.
 
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::{self, Unparker};
 use crate::runtime::timers;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use std::time::Instant;
 
 const WAITING: usize = 0;
@@ -114,7 +117,15 @@ pub(crate) struct Waiter<T> {
     /// Send: the value offered (taken by the receiver; still here if the
     /// channel closed). Receive: the value delivered (empty if closed).
     slot: UnsafeCell<Option<T>>,
+    /// In its channel's queue (written under the channel lock; read by the
+    /// owner without it, see [`Waiter::maybe_queued`]).
+    queued: AtomicBool,
+    /// Neighbours in the queue (under the channel lock; see [`WaitQueue`]).
+    prev: Cell<Link<T>>,
+    next: Cell<Link<T>>,
 }
+
+type Link<T> = Option<NonNull<Waiter<T>>>;
 
 impl<T> Waiter<T> {
     pub(crate) fn new(ctx: &SelectCtx, case: usize, value: Option<T>) -> Waiter<T> {
@@ -122,7 +133,19 @@ impl<T> Waiter<T> {
             ctx,
             case,
             slot: UnsafeCell::new(value),
+            queued: AtomicBool::new(false),
+            prev: Cell::new(None),
+            next: Cell::new(None),
         }
+    }
+
+    /// Whether the waiter may still be in its channel's queue, for its
+    /// owner after the wait. False is final: a partner took it out and is
+    /// done with it (the Acquire pairs with the Release in
+    /// [`WaiterRef::claim_popped`]), so the owner need not lock the channel
+    /// to remove it. True means: lock and look.
+    pub(crate) fn maybe_queued(&self) -> bool {
+        self.queued.load(Acquire)
     }
 
     /// Takes the slot's content. Only the waiter's owner after completion,
@@ -143,29 +166,111 @@ pub(crate) struct WaiterRef<T>(NonNull<Waiter<T>>);
 unsafe impl<T: Send> Send for WaiterRef<T> {}
 
 impl<T> WaiterRef<T> {
-    pub(crate) fn new(w: &Waiter<T>) -> WaiterRef<T> {
-        WaiterRef(NonNull::from(w))
-    }
-
-    pub(crate) fn is(&self, w: &Waiter<T>) -> bool {
-        std::ptr::eq(self.0.as_ptr(), w)
-    }
-
-    /// Claims the waiter's context. On success the caller must fill or
-    /// empty the slot and then call `finish` (a claim is never undone, so
-    /// a waiter whose claim fails is stale for good and may be dropped).
+    /// Claims the context of a waiter just taken out of its queue. On
+    /// success the caller must fill or empty the slot and then call
+    /// `finish` (a claim is never undone, so a waiter whose claim fails is
+    /// stale for good and is dropped).
     ///
     /// # Safety
-    /// The channel lock must be held and the waiter still queued (or just
-    /// dequeued under that same lock hold); the returned claim must be
-    /// finished before the lock is released.
-    pub(crate) unsafe fn claim(&self) -> Option<Claimed<T>> {
-        // SAFETY: per the contract, the owner is blocked and the waiter is
+    /// The channel lock must be held and the waiter popped from its queue
+    /// under that same lock hold; the returned claim must be finished
+    /// before the lock is released.
+    pub(crate) unsafe fn claim_popped(self) -> Option<Claimed<T>> {
+        // SAFETY: per the contract, the owner is blocked (or, if its
+        // select already completed elsewhere, is waiting for this waiter
+        // to leave its queue: `queued` is still true) and the waiter is
         // alive.
         let w = unsafe { self.0.as_ref() };
         // SAFETY: as above, the context outlives its waiters.
         let ctx = unsafe { &*w.ctx };
-        ctx.try_claim(w.case).then_some(Claimed { w: self.0 })
+        let claimed = ctx.try_claim(w.case);
+        // Our last touch when the claim failed: from here the owner may
+        // skip this channel's lock and return. When it succeeded, the
+        // owner waits for `finish` anyway (no other claim can complete it).
+        w.queued.store(false, Release);
+        claimed.then_some(Claimed { w: self.0 })
+    }
+}
+
+/// A channel's queue of blocked operations (Go's `waitq`): a doubly linked
+/// list threaded through the waiters themselves. Queueing allocates
+/// nothing, the queue's head sits in the channel itself (no separate buffer
+/// to pull into the cache), and a waiter leaves from anywhere in the queue
+/// without a search. Only used under its channel's lock.
+pub(crate) struct WaitQueue<T> {
+    first: Link<T>,
+    last: Link<T>,
+    len: usize,
+}
+
+impl<T> WaitQueue<T> {
+    pub(crate) const fn new() -> WaitQueue<T> {
+        WaitQueue {
+            first: None,
+            last: None,
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// Appends `w`, which must stay where it is until it has left the
+    /// queue again (popped by a partner or `remove`d by its owner).
+    pub(crate) fn push_back(&mut self, w: &Waiter<T>) {
+        w.queued.store(true, Relaxed);
+        w.prev.set(self.last);
+        w.next.set(None);
+        let link = Some(NonNull::from(w));
+        match self.last {
+            // SAFETY: queued waiters are alive (see the module docs).
+            Some(last) => unsafe { last.as_ref() }.next.set(link),
+            None => self.first = link,
+        }
+        self.last = link;
+        self.len += 1;
+    }
+
+    /// Takes the oldest waiter out; the caller must then
+    /// [`claim_popped`](WaiterRef::claim_popped) it.
+    pub(crate) fn pop_front(&mut self) -> Option<WaiterRef<T>> {
+        let first = self.first?;
+        // SAFETY: queued waiters are alive (see the module docs).
+        let w = unsafe { first.as_ref() };
+        self.unlink(w);
+        Some(WaiterRef(first))
+    }
+
+    /// Takes `w` out if it is still queued (its owner giving up or
+    /// cleaning up); false if a partner took it out already.
+    pub(crate) fn remove(&mut self, w: &Waiter<T>) -> bool {
+        // Written under the lock we hold: exact here.
+        if !w.queued.load(Relaxed) {
+            return false;
+        }
+        self.unlink(w);
+        w.queued.store(false, Relaxed);
+        true
+    }
+
+    fn unlink(&mut self, w: &Waiter<T>) {
+        let (prev, next) = (w.prev.take(), w.next.take());
+        match prev {
+            // SAFETY: queued waiters are alive (see the module docs).
+            Some(p) => unsafe { p.as_ref() }.next.set(next),
+            None => self.first = next,
+        }
+        match next {
+            // SAFETY: as above.
+            Some(n) => unsafe { n.as_ref() }.prev.set(prev),
+            None => self.last = prev,
+        }
+        self.len -= 1;
     }
 }
 

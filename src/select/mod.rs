@@ -18,13 +18,25 @@
 //! one). `r` / `s` may be `&Receiver` / `&Sender` or an `Option` of one: a
 //! `None` case never fires, like a nil channel in Go.
 //!
-//! The algorithm is Go's `selectgo`: lock every channel involved (in address
-//! order, each once), look at the cases in a random order — so among ready
-//! cases each is equally likely — and complete the first ready one. If none
-//! is ready: take `default` if there is one; otherwise queue one waiter per
-//! case, all sharing one [`context::SelectCtx`], unlock, and park once. The
-//! first channel to claim the context completes its case; on waking, the
-//! select removes its other waiters. No thread or goroutine per case.
+//! The algorithm is Go's `selectgo`, with a cheaper first pass. The cases
+//! are looked at in a random order — so among ready cases each is equally
+//! likely — and the first ready one completes:
+//!
+//! 1. **One channel at a time.** Each case in turn tries its channel's
+//!    lock-free fast path, or, when the channel's lock-free readiness hint
+//!    says a partner may be waiting, that channel's lock alone. A select
+//!    that finds a ready case this way — the usual case of a busy select —
+//!    locks one channel, not all of them.
+//! 2. **All channels at once** (Go's pass 1), when the first pass found
+//!    nothing: lock every channel involved (in address order, each once)
+//!    and look again in the same order — a hint may have been stale, and
+//!    only under all the locks is "nothing is ready" a fact. If still
+//!    nothing: take `default` if there is one; otherwise queue one waiter
+//!    per case, all sharing one [`context::SelectCtx`], unlock, and park
+//!    once. The first channel to claim the context completes its case; on
+//!    waking, the select removes its other waiters.
+//!
+//! No thread or goroutine per case.
 
 pub(crate) mod context;
 mod dynamic;
@@ -44,6 +56,11 @@ use std::time::Instant;
 pub(crate) trait Case {
     /// The case's channel lock; `None` for a nil case.
     fn lock(&self) -> Option<&parking_lot::RawMutex>;
+    /// With no lock held: completes the case if its channel alone says it
+    /// can — a lock-free fast path, or the channel's own lock when its
+    /// readiness hint says a partner is there. False: not completed (it
+    /// may still be ready; the pass under all the locks decides).
+    fn try_alone(&mut self, wakes: &mut Wakes) -> bool;
     /// With the lock held: completes the case now if it can.
     ///
     /// # Safety
@@ -54,11 +71,10 @@ pub(crate) trait Case {
     /// # Safety
     /// The lock must be held; `self` must not move until `dequeue_locked`.
     unsafe fn enqueue_locked(&mut self, ctx: &SelectCtx, index: usize, wakes: &mut Wakes);
-    /// With the lock held: removes the waiter if still queued.
-    ///
-    /// # Safety
-    /// The lock must be held.
-    unsafe fn dequeue_locked(&mut self);
+    /// After the wait, with no lock held: makes sure the waiter has left
+    /// its queue, taking the channel lock only if a partner has not
+    /// already taken it out.
+    fn dequeue(&mut self);
     /// The case was completed by a partner: collect the result.
     fn complete(&mut self);
 }
@@ -104,6 +120,10 @@ pub(crate) fn random_below(n: usize) -> usize {
     })
 }
 
+/// Case indices in poll order. Small selects (the common case) keep it on
+/// the stack.
+type Order = SmallVec<[usize; 16]>;
+
 /// Runs a select over `cases`. Implementation detail of `select!` and
 /// [`Select`].
 #[doc(hidden)]
@@ -112,44 +132,67 @@ pub fn select_core(
     deadline: Option<Instant>,
     has_default: bool,
 ) -> Outcome {
-    let cases: &mut [CaseRef<'_>] = cases;
-    let n = cases.len();
-    // Poll order: a random permutation (Go's pollorder).
-    // Small selects (the common case) keep their bookkeeping on the stack.
-    let mut order: SmallVec<[usize; 16]> =
-        (0..n).filter(|&i| cases[i].0.lock().is_some()).collect();
+    // Poll order: a random permutation of the non-nil cases (Go's
+    // pollorder). Built in place: collecting would copy it once more.
+    let mut order = Order::new();
+    for (i, case) in cases.iter().enumerate() {
+        if case.0.lock().is_some() {
+            order.push(i);
+        }
+    }
     for i in (1..order.len()).rev() {
         order.swap(i, random_below(i + 1));
     }
-    // Lock order: each distinct channel once, by address (Go's lockorder).
-    let mut locks: SmallVec<[*const parking_lot::RawMutex; 16]> = order
-        .iter()
-        .filter_map(|&i| cases[i].0.lock().map(|l| l as *const _))
-        .collect();
-    locks.sort_unstable();
-    locks.dedup();
-
     if order.is_empty() {
         return wait_without_channels(deadline, has_default);
     }
 
-    let lock_all = |locks: &[*const parking_lot::RawMutex]| {
-        for &l in locks {
-            // SAFETY: the pointers come from live channels borrowed by
-            // `cases` for the whole call.
-            unsafe { (*l).lock() };
+    // First pass: one channel at a time (see the module docs).
+    let mut wakes = Wakes::new();
+    for &i in &order {
+        if cases[i].0.try_alone(&mut wakes) {
+            wake_all(wakes);
+            return Outcome::Case(i);
         }
-    };
+    }
+    // A failed try may still have released someone (a stale waiter's
+    // claim fails, but a close racing with us, say): never drop a wake-up.
+    wake_all(wakes);
+    select_locked(cases, &order, deadline, has_default)
+}
+
+/// The second pass: under every channel's lock, look again and, if still
+/// nothing is ready, queue a waiter per case and park.
+#[inline(never)]
+fn select_locked(
+    cases: &mut [CaseRef<'_>],
+    order: &[usize],
+    deadline: Option<Instant>,
+    has_default: bool,
+) -> Outcome {
+    // Lock order: each distinct channel once, by address (Go's lockorder).
+    let mut locks: SmallVec<[*const parking_lot::RawMutex; 16]> = SmallVec::new();
+    for &i in order {
+        if let Some(l) = cases[i].0.lock() {
+            locks.push(l);
+        }
+    }
+    locks.sort_unstable();
+    locks.dedup();
+    for &l in &locks {
+        // SAFETY: the pointers come from live channels borrowed by `cases`
+        // for the whole call.
+        unsafe { (*l).lock() };
+    }
     let unlock_all = |locks: &[*const parking_lot::RawMutex]| {
         for &l in locks.iter().rev() {
-            // SAFETY: locked by `lock_all` above, by us.
+            // SAFETY: locked above, by us.
             unsafe { (*l).unlock() };
         }
     };
 
-    lock_all(&locks);
     let mut wakes = Wakes::new();
-    for &i in &order {
+    for &i in order {
         // SAFETY: every channel's lock is held.
         if unsafe { cases[i].0.try_locked(&mut wakes) } {
             unlock_all(&locks);
@@ -166,10 +209,9 @@ pub fn select_core(
         return Outcome::Timeout;
     }
     let ctx = SelectCtx::new();
-    let mut wakes = Wakes::new();
-    for &i in &order {
-        // SAFETY: locks held; `cases` stays borrowed (unmoved) until we
-        // dequeue below.
+    for &i in order {
+        // SAFETY: locks held; `cases` stays borrowed (unmoved) until every
+        // waiter has left its queue below.
         unsafe { cases[i].0.enqueue_locked(&ctx, i, &mut wakes) };
     }
     unlock_all(&locks);
@@ -177,12 +219,13 @@ pub fn select_core(
 
     let selected = ctx.wait(deadline, WaitReason::Select);
 
-    lock_all(&locks);
-    for &i in &order {
-        // SAFETY: locks held.
-        unsafe { cases[i].0.dequeue_locked() };
+    // The context is done (or aborted): no partner can complete another
+    // case, so each waiter can leave its queue on its own, under its own
+    // channel's lock — and without it when a partner already took it out
+    // (always so for the case that fired).
+    for &i in order {
+        cases[i].0.dequeue();
     }
-    unlock_all(&locks);
 
     match selected {
         Some(i) => {
@@ -342,6 +385,12 @@ impl<T> Case for RecvCase<'_, T> {
         self.chan.map(|c| c.raw_lock())
     }
 
+    fn try_alone(&mut self, wakes: &mut Wakes) -> bool {
+        let chan = self.chan.expect("nil cases are never polled");
+        self.result = chan.select_try_recv(wakes);
+        self.result.is_some()
+    }
+
     unsafe fn try_locked(&mut self, wakes: &mut Wakes) -> bool {
         let chan = self.chan.expect("nil cases are never polled");
         // SAFETY: the caller holds the lock.
@@ -361,10 +410,11 @@ impl<T> Case for RecvCase<'_, T> {
         chan.enqueue_locked(unsafe { chan.inner_locked() }, waiter, false, wakes);
     }
 
-    unsafe fn dequeue_locked(&mut self) {
+    fn dequeue(&mut self) {
         if let (Some(chan), Some(w)) = (self.chan, &self.waiter) {
-            // SAFETY: the caller holds the lock.
-            chan.dequeue_locked(unsafe { chan.inner_locked() }, w, false);
+            if w.maybe_queued() {
+                chan.dequeue_locked(&mut chan.lock(), w, false);
+            }
         }
     }
 
@@ -377,6 +427,21 @@ impl<T> Case for RecvCase<'_, T> {
 impl<T> Case for SendCase<'_, T> {
     fn lock(&self) -> Option<&parking_lot::RawMutex> {
         self.chan.map(|c| c.raw_lock())
+    }
+
+    fn try_alone(&mut self, wakes: &mut Wakes) -> bool {
+        let chan = self.chan.expect("nil cases are never polled");
+        let v = self.value.take().expect("send case has its value");
+        match chan.select_try_send(v, wakes) {
+            Ok(result) => {
+                self.result = Some(result);
+                true
+            }
+            Err(v) => {
+                self.value = Some(v);
+                false
+            }
+        }
     }
 
     unsafe fn try_locked(&mut self, wakes: &mut Wakes) -> bool {
@@ -404,10 +469,11 @@ impl<T> Case for SendCase<'_, T> {
         chan.enqueue_locked(unsafe { chan.inner_locked() }, waiter, true, wakes);
     }
 
-    unsafe fn dequeue_locked(&mut self) {
+    fn dequeue(&mut self) {
         if let (Some(chan), Some(w)) = (self.chan, &self.waiter) {
-            // SAFETY: the caller holds the lock.
-            chan.dequeue_locked(unsafe { chan.inner_locked() }, w, true);
+            if w.maybe_queued() {
+                chan.dequeue_locked(&mut chan.lock(), w, true);
+            }
         }
     }
 
