@@ -46,12 +46,15 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::time::Instant;
 
-/// The channel. Its first cache line holds everything a locked operation
-/// writes and `select!`'s lock-free look reads — the lock, `closed`, the
-/// queue lengths and the queues' ends — so that an operation, or a channel
-/// handed between two CPUs, costs one line, not three; the second line is
-/// read-mostly.
-#[repr(C, align(64))]
+/// The channel. Its first fields hold everything a locked operation writes
+/// and `select!`'s lock-free look reads — the lock, `closed`, the queue
+/// lengths and the queues' ends — close together, so that an operation, or
+/// a channel handed between two CPUs, touches as few lines as possible.
+/// Not aligned to a cache line on purpose: an over-aligned `Arc` goes
+/// through the allocator's slow `memalign` path, which cost more (one
+/// channel per call in fan-in code like skynet) than the occasional split
+/// line.
+#[repr(C)]
 pub(crate) struct Chan<T> {
     lock: parking_lot::RawMutex,
     /// Written under the lock (so exact for a lock holder); read without it
