@@ -249,12 +249,14 @@ static ALLGS: Mutex<Vec<GRef>> = Mutex::new(Vec::new());
 /// G ids are handed out in blocks per thread to keep spawn off a shared
 /// cache line.
 const GOID_BATCH: u64 = 64;
+/// Gs allocated at once when the free lists are empty.
+const G_CHUNK: usize = 32;
 /// Dead Gs a P keeps before giving half to the global list.
 pub(crate) const P_GFREE_MAX: usize = 64;
 
 impl G {
-    fn allocate() -> GRef {
-        let g = Box::new(G {
+    fn new() -> G {
+        G {
             id: AtomicU64::new(0),
             status: AtomicU8::new(Status::Idle as u8),
             wait_reason: AtomicU8::new(WaitReason::None as u8),
@@ -278,10 +280,20 @@ impl G {
             stack_bytes: AtomicUsize::new(0),
             named: std::sync::atomic::AtomicBool::new(false),
             coroutine: UnsafeCell::new(None),
-        });
-        let g = GRef(NonNull::from(Box::leak(g)));
-        ALLGS.lock().unwrap_or_else(|e| e.into_inner()).push(g);
-        g
+        }
+    }
+
+    /// Allocates [`G_CHUNK`] fresh Gs at once (never freed, see the module
+    /// docs): one allocation and one lock of `ALLGS` per chunk instead of
+    /// per G, and Gs spawned together lie together in memory.
+    fn allocate_chunk() -> Vec<GRef> {
+        let chunk: &'static mut [G] = (0..G_CHUNK).map(|_| G::new()).collect::<Vec<G>>().leak();
+        let gs: Vec<GRef> = chunk.iter_mut().map(|g| GRef(NonNull::from(g))).collect();
+        ALLGS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(&gs);
+        gs
     }
 
     pub(crate) fn status(&self) -> Status {
@@ -363,7 +375,22 @@ pub(crate) fn alloc_g(
     name: Option<String>,
     location: &'static Location<'static>,
 ) -> GRef {
-    let g = take_free_g(local).unwrap_or_else(G::allocate);
+    let mut local = local;
+    let g = match take_free_g(local.as_deref_mut()) {
+        Some(g) => g,
+        None => {
+            let mut fresh = G::allocate_chunk();
+            let g = fresh.pop().expect("a chunk is not empty");
+            match local {
+                Some(local) => local.extend(fresh),
+                None => GFREE
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(fresh),
+            }
+            g
+        }
+    };
     g.id.store(next_goid(), Relaxed);
     g.runtime
         .store(runtime as *const Shared as *mut Shared, Release);
