@@ -30,15 +30,16 @@ use std::cell::UnsafeCell;
 pub(crate) fn backoff(step: &mut u32) {
     if *step < 6 {
         for _ in 0..(1 << *step) {
-            std::hint::spin_loop();
+            loom::spin_loop();
         }
     } else {
-        std::thread::yield_now();
+        loom::yield_now();
     }
     *step = step.saturating_add(1);
 }
+
+use crate::loom::{self, fence, AtomicUsize, Ordering::*};
 use std::mem::MaybeUninit;
-use std::sync::atomic::{fence, AtomicUsize, Ordering::*};
 
 #[repr(align(128))]
 struct Padded<T>(T);
@@ -284,7 +285,7 @@ impl<T> Drop for Ring<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -347,5 +348,58 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), 60_000);
+    }
+}
+
+/// Model checks with loom: `RUSTFLAGS="--cfg loom" cargo test --release --lib loom_`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::Ring;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// A lock-free push racing the lock holder's lock-out: if the push
+    /// succeeds, it reserved its slot before the lock-out, so the lock
+    /// holder counts it as soon as the lock-out returns, and gets it.
+    #[test]
+    fn loom_push_that_succeeds_is_seen_by_the_lock_holder() {
+        loom::model(|| {
+            let ring = Arc::new(Ring::new(2));
+            let r = ring.clone();
+            let pusher = thread::spawn(move || r.try_push_fast(7u8).is_ok());
+            ring.lock_out_fast_paths(true);
+            let seen = ring.len();
+            let pushed = pusher.join().unwrap();
+            assert_eq!(
+                seen,
+                usize::from(pushed),
+                "a push slipped in after the lock-out"
+            );
+            assert_eq!(ring.pop(), pushed.then_some(7));
+            assert!(ring.try_push_fast(8).is_err(), "locked out, yet pushed");
+        });
+    }
+
+    /// A lock-free pop racing the lock holder's lock-out and pop: the one
+    /// value goes to exactly one of them.
+    #[test]
+    fn loom_pop_racing_the_lock_holder_takes_each_value_once() {
+        loom::model(|| {
+            let ring = Arc::new(Ring::new(2));
+            ring.push(5u8).unwrap();
+            let r = ring.clone();
+            let popper = thread::spawn(move || r.try_pop_fast());
+            ring.lock_out_fast_paths(true);
+            let mine = ring.pop();
+            let theirs = popper.join().unwrap();
+            assert_eq!(
+                usize::from(mine.is_some()) + usize::from(theirs.is_some()),
+                1,
+                "the value was taken {} times",
+                usize::from(mine.is_some()) + usize::from(theirs.is_some())
+            );
+            ring.let_in_fast_paths(true);
+            assert!(ring.try_push_fast(6).is_ok(), "let back in, yet refused");
+        });
     }
 }
