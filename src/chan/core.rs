@@ -151,8 +151,22 @@ impl Wakes {
     }
 }
 
-#[inline]
+/// Wakes everyone collected. Most calls have nobody to wake (a receiver
+/// that queued itself, say): that case costs a test, inline; the rest is
+/// out of line.
+#[inline(always)]
 pub(crate) fn wake_all(wakes: Wakes) {
+    if wakes.first.is_some() {
+        wake_collected(wakes);
+    } else {
+        // `rest` is only used once `first` is: nothing to drop.
+        debug_assert!(wakes.rest.is_none());
+        std::mem::forget(wakes);
+    }
+}
+
+#[inline(never)]
+fn wake_collected(wakes: Wakes) {
     if let Some(u) = wakes.first {
         u.unpark();
         if let Some(rest) = wakes.rest {

@@ -86,16 +86,24 @@ impl SelectCtx {
 
     /// Parks until a partner completes a case (returning it) or the
     /// deadline passes (returning `None`, with the context aborted).
+    #[inline]
     pub(crate) fn wait(&self, deadline: Option<Instant>, reason: WaitReason) -> Option<usize> {
-        if deadline.is_none() {
-            loop {
+        match deadline {
+            None => loop {
                 if let Some(case) = self.done_case() {
                     return Some(case);
                 }
                 self.unparker.park_self(reason);
-            }
+            },
+            Some(deadline) => self.wait_until(deadline, reason),
         }
-        let completed = timers::park_until(deadline, reason, || self.done_case().is_some());
+    }
+
+    /// `wait` with a deadline (out of line: the untimed wait is the hot
+    /// one, and this one's timer machinery would weigh on its frame).
+    #[inline(never)]
+    fn wait_until(&self, deadline: Instant, reason: WaitReason) -> Option<usize> {
+        let completed = timers::park_until(Some(deadline), reason, || self.done_case().is_some());
         if completed {
             return self.done_case();
         }
