@@ -84,9 +84,13 @@ pub(crate) fn park(reason: WaitReason) {
 }
 
 fn park_g(g: GRef, reason: WaitReason) {
-    if g.park
-        .compare_exchange(PARK_NOTIFIED, PARK_EMPTY, Acquire, Relaxed)
-        .is_ok()
+    // Look before the CAS: a token is rarely there, and a failed CAS costs
+    // as much as a successful one. A token that lands right after the look
+    // is caught by `commit_park`.
+    if g.park.load(Relaxed) == PARK_NOTIFIED
+        && g.park
+            .compare_exchange(PARK_NOTIFIED, PARK_EMPTY, Acquire, Relaxed)
+            .is_ok()
     {
         return;
     }
