@@ -48,7 +48,6 @@ use crate::chan::{Receiver, RecvError, SendError, Sender};
 use crate::runtime::g::WaitReason;
 use context::{SelectCtx, Waiter};
 use parking_lot::lock_api::RawMutex as _;
-use smallvec::SmallVec;
 use std::cell::Cell;
 use std::time::Instant;
 
@@ -107,22 +106,29 @@ fn seed() -> u64 {
     (t ^ (&local as *const u8 as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
 }
 
-/// A random number below `n` (a thread-local xorshift; holding no
-/// reference across a park, so it is fine for a goroutine to use).
-pub(crate) fn random_below(n: usize) -> usize {
+/// Selects with up to this many cases (nearly all) keep their bookkeeping
+/// in arrays on the stack; bigger ones on the heap. Either way the code
+/// below works on plain slices, with no inline-or-heap test per access.
+const INLINE_CASES: usize = 16;
+
+/// A random permutation of `order` (Fisher–Yates), drawing from one
+/// thread-local state read and written once.
+fn shuffle(order: &mut [usize]) {
+    if order.len() < 2 {
+        return;
+    }
     RNG.with(|r| {
         let mut x = r.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        for i in (1..order.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let j = ((x >> 32).wrapping_mul(i as u64 + 1) >> 32) as usize;
+            order.swap(i, j);
+        }
         r.set(x);
-        ((x >> 32).wrapping_mul(n as u64) >> 32) as usize
-    })
+    });
 }
-
-/// Case indices in poll order. Small selects (the common case) keep it on
-/// the stack.
-type Order = SmallVec<[usize; 16]>;
 
 /// Runs a select over `cases`. Implementation detail of `select!` and
 /// [`Select`].
@@ -133,23 +139,31 @@ pub fn select_core(
     has_default: bool,
 ) -> Outcome {
     // Poll order: a random permutation of the non-nil cases (Go's
-    // pollorder). Built in place: collecting would copy it once more.
-    let mut order = Order::new();
+    // pollorder).
+    let mut inline = [0usize; INLINE_CASES];
+    let mut spilled = Vec::new();
+    let slots: &mut [usize] = if cases.len() <= INLINE_CASES {
+        &mut inline[..cases.len()]
+    } else {
+        spilled.resize(cases.len(), 0);
+        &mut spilled
+    };
+    let mut n = 0;
     for (i, case) in cases.iter().enumerate() {
         if case.0.lock().is_some() {
-            order.push(i);
+            slots[n] = i;
+            n += 1;
         }
     }
-    for i in (1..order.len()).rev() {
-        order.swap(i, random_below(i + 1));
-    }
+    let order = &mut slots[..n];
+    shuffle(order);
     if order.is_empty() {
         return wait_without_channels(deadline, has_default);
     }
 
     // First pass: one channel at a time (see the module docs).
     let mut wakes = Wakes::new();
-    for &i in &order {
+    for &i in order.iter() {
         if cases[i].0.try_alone(&mut wakes) {
             wake_all(wakes);
             return Outcome::Case(i);
@@ -158,7 +172,7 @@ pub fn select_core(
     // A failed try may still have released someone (a stale waiter's
     // claim fails, but a close racing with us, say): never drop a wake-up.
     wake_all(wakes);
-    select_locked(cases, &order, deadline, has_default)
+    select_locked(cases, order, deadline, has_default)
 }
 
 /// The second pass: under every channel's lock, look again and, if still
@@ -171,15 +185,27 @@ fn select_locked(
     has_default: bool,
 ) -> Outcome {
     // Lock order: each distinct channel once, by address (Go's lockorder).
-    let mut locks: SmallVec<[*const parking_lot::RawMutex; 16]> = SmallVec::new();
-    for &i in order {
-        if let Some(l) = cases[i].0.lock() {
-            locks.push(l);
+    let mut inline = [std::ptr::null::<parking_lot::RawMutex>(); INLINE_CASES];
+    let mut spilled = Vec::new();
+    let slots: &mut [*const parking_lot::RawMutex] = if order.len() <= INLINE_CASES {
+        &mut inline[..order.len()]
+    } else {
+        spilled.resize(order.len(), std::ptr::null());
+        &mut spilled
+    };
+    for (slot, &i) in slots.iter_mut().zip(order) {
+        *slot = cases[i].0.lock().expect("order holds non-nil cases only");
+    }
+    slots.sort_unstable();
+    let mut distinct = 0;
+    for i in 0..slots.len() {
+        if i == 0 || slots[i] != slots[distinct - 1] {
+            slots[distinct] = slots[i];
+            distinct += 1;
         }
     }
-    locks.sort_unstable();
-    locks.dedup();
-    for &l in &locks {
+    let locks = &slots[..distinct];
+    for &l in locks {
         // SAFETY: the pointers come from live channels borrowed by `cases`
         // for the whole call.
         unsafe { (*l).lock() };
@@ -195,17 +221,17 @@ fn select_locked(
     for &i in order {
         // SAFETY: every channel's lock is held.
         if unsafe { cases[i].0.try_locked(&mut wakes) } {
-            unlock_all(&locks);
+            unlock_all(locks);
             wake_all(wakes);
             return Outcome::Case(i);
         }
     }
     if has_default {
-        unlock_all(&locks);
+        unlock_all(locks);
         return Outcome::Default;
     }
     if deadline.is_some_and(|d| Instant::now() >= d) {
-        unlock_all(&locks);
+        unlock_all(locks);
         return Outcome::Timeout;
     }
     let ctx = SelectCtx::new();
@@ -214,7 +240,7 @@ fn select_locked(
         // waiter has left its queue below.
         unsafe { cases[i].0.enqueue_locked(&ctx, i, &mut wakes) };
     }
-    unlock_all(&locks);
+    unlock_all(locks);
     wake_all(wakes);
 
     let selected = ctx.wait(deadline, WaitReason::Select);
