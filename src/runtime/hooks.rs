@@ -31,11 +31,13 @@ type Listener = Box<dyn Fn(&Event) + Send + Sync>;
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static LISTENER: RwLock<Option<Listener>> = RwLock::new(None);
 
-/// Reports `event` to the listener, if any.
+/// Reports the event `make` builds to the listener, if any. The event is
+/// only built when someone listens: some fields cost a thread-local lookup
+/// (`current::g()`), which the scheduler's hot paths should not pay.
 #[inline]
-pub(crate) fn emit(event: Event) {
+pub(crate) fn emit(make: impl FnOnce() -> Event) {
     if ENABLED.load(Relaxed) {
-        emit_slow(&event);
+        emit_slow(&make());
     }
 }
 

@@ -103,7 +103,7 @@ fn park_g(g: GRef, reason: WaitReason) {
     if owned.deepest_sp == 0 || sp < owned.deepest_sp {
         owned.deepest_sp = sp;
     }
-    hooks::emit(Event::Park { g, reason });
+    hooks::emit(|| Event::Park { g, reason });
     super::proc::switch_out(g, Switch::Park);
     g.set_wait_reason(WaitReason::None);
 }
@@ -159,7 +159,7 @@ fn take_parked(g: GRef) -> bool {
             Ok(_) => {
                 if readies {
                     debug_assert_eq!(state, PARK_PARKED);
-                    hooks::emit(Event::Unpark {
+                    hooks::emit(|| Event::Unpark {
                         g,
                         by: current::g(),
                     });

@@ -537,7 +537,7 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
         p.stats.switches.inc();
         g.set_status(Status::Running);
         m.curg.set(Some(g));
-        hooks::emit(Event::Start {
+        hooks::emit(|| Event::Start {
             g,
             m: m.id,
             p: p.id,
@@ -557,7 +557,7 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
             }
             CoroutineResult::Yield(Switch::Yield) => {
                 g.set_status(Status::Runnable);
-                hooks::emit(Event::Yield { g });
+                hooks::emit(|| Event::Yield { g });
                 runq_put(m.rt, m.p(), g, false);
                 if m.locked_g.get() == Some(g) {
                     // A locked goroutine lets others run, then resumes here.
@@ -681,7 +681,7 @@ fn destroy_g(m: &M, g: GRef) {
     let stack = co.into_stack();
     g.guard_lo.store(0, Relaxed);
     g.guard_hi.store(0, Relaxed);
-    hooks::emit(Event::Exit { g });
+    hooks::emit(|| Event::Exit { g });
     g.set_status(Status::Dead);
     {
         // SAFETY: as above; and we hold `p`.
@@ -737,7 +737,7 @@ pub(crate) fn ready_tail(g: GRef) {
 /// Queues a newly spawned goroutine (Go's `newproc` tail): into `runnext`
 /// of the spawner's P, else the global queue.
 pub(crate) fn spawn_g(rt: &'static Shared, g: GRef) {
-    hooks::emit(Event::Create {
+    hooks::emit(|| Event::Create {
         g,
         parent: current::g(),
     });
