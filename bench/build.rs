@@ -26,7 +26,23 @@ fn locked_version(lock: &str, name: &str) -> Option<String> {
     }
 }
 
+/// The Cargo profile this build uses: the name of the directory under the
+/// target directory (`OUT_DIR` is `<target>/<profile>/build/...`).
+fn profile_name() -> String {
+    let out_dir = std::env::var("OUT_DIR").unwrap_or_default();
+    let parts: Vec<&str> = Path::new(&out_dir)
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    parts
+        .iter()
+        .position(|&p| p == "build")
+        .and_then(|i| i.checked_sub(1))
+        .map_or_else(|| "unknown".to_string(), |i| parts[i].to_string())
+}
+
 fn main() {
+    println!("cargo:rustc-env=BENCH_PROFILE={}", profile_name());
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
     let lock_path = Path::new(&manifest_dir).join("../Cargo.lock");
     println!("cargo:rerun-if-changed={}", lock_path.display());

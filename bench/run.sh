@@ -42,7 +42,10 @@ if [ "$have_maps" -lt "$want_maps" ]; then
 fi
 
 cd "$root"
-cargo build --release -p goro-bench --bins
+# The `bench-release` profile (Cargo.toml): release plus whole-program
+# optimisation (fat LTO, one codegen unit), as Go compiles by default; the
+# same for the goro, may and tokio programs.
+cargo build --profile bench-release -p goro-bench --bins
 # `cargo run` finds the target directory (CARGO_TARGET_DIR etc.); the runner
 # then finds the other benchmark binaries next to itself.
-exec cargo run --quiet --release -p goro-bench --bin goro-bench -- "$@"
+exec cargo run --quiet --profile bench-release -p goro-bench --bin goro-bench -- "$@"

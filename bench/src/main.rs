@@ -276,9 +276,12 @@ fn facts(
         ),
     ));
     let profile = if cfg!(debug_assertions) {
-        "DEBUG build: figures are not meaningful, use --release"
+        "DEBUG build: figures are not meaningful, use bench/run.sh".to_string()
     } else {
-        "release profile"
+        match env!("BENCH_PROFILE") {
+            "bench-release" => "bench-release profile (release + fat LTO, one codegen unit)".to_string(),
+            other => format!("{other} profile"),
+        }
     };
     facts.push((
         "rustc".to_string(),
