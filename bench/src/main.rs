@@ -279,7 +279,9 @@ fn facts(
         "DEBUG build: figures are not meaningful, use bench/run.sh".to_string()
     } else {
         match env!("BENCH_PROFILE") {
-            "bench-release" => "bench-release profile (release + fat LTO, one codegen unit)".to_string(),
+            "bench-release" => {
+                "bench-release profile (release + fat LTO, one codegen unit)".to_string()
+            }
             other => format!("{other} profile"),
         }
     };
