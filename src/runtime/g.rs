@@ -369,13 +369,12 @@ impl G {
 /// Takes a dead G from `local` (a P's free list) or the global list, or makes
 /// a new one, and dresses it for a new goroutine.
 pub(crate) fn alloc_g(
-    local: Option<&mut Vec<GRef>>,
+    mut local: Option<&mut Vec<GRef>>,
     runtime: &'static Shared,
     stack_size: usize,
     name: Option<String>,
     location: &'static Location<'static>,
 ) -> GRef {
-    let mut local = local;
     let g = match take_free_g(local.as_deref_mut()) {
         Some(g) => g,
         None => {

@@ -701,32 +701,31 @@ fn destroy_g(m: &M, g: GRef) {
 /// `runnext` when called on one of its runtime's Ms — the woken G runs next,
 /// on a warm cache — else onto the global queue.
 pub(crate) fn ready(g: GRef) {
-    g.set_status(Status::Runnable);
-    let rt = g.runtime();
-    if let Some(m) = current::m() {
-        if std::ptr::eq(m.rt, rt) {
-            if let Some(p) = m.try_p() {
-                // SAFETY: we hold `p`.
-                let next = unsafe { p.local().inherited } < INHERIT_LIMIT;
-                runq_put(rt, p, g, next);
-                rt.wakep();
-                return;
-            }
-        }
-    }
-    rt.global_put(g);
+    make_runnable(g, true);
 }
 
 /// Makes a woken goroutine runnable at the tail of the current P's queue
 /// (else the global queue), without waking another M: for batches of
 /// wake-ups, whose caller calls `wakep` once.
 pub(crate) fn ready_tail(g: GRef) {
+    make_runnable(g, false);
+}
+
+/// `ready` (`single`) or `ready_tail`: on this thread's P if it holds one
+/// of `g`'s runtime, else on the global queue (which wakes an M itself).
+#[inline]
+fn make_runnable(g: GRef, single: bool) {
     g.set_status(Status::Runnable);
     let rt = g.runtime();
     if let Some(m) = current::m() {
         if std::ptr::eq(m.rt, rt) {
             if let Some(p) = m.try_p() {
-                runq_put(rt, p, g, false);
+                // SAFETY: we hold `p`.
+                let next = single && unsafe { p.local().inherited } < INHERIT_LIMIT;
+                runq_put(rt, p, g, next);
+                if single {
+                    rt.wakep();
+                }
                 return;
             }
         }
