@@ -29,3 +29,32 @@ fn cpus() -> usize {
     static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
+
+/// A goroutine about to block *in a `select!`* lets the goroutines queued
+/// on its own P run first, if there are any, and returns true (the caller
+/// then looks at its cases again). False, without yielding, on a plain
+/// thread, for a goroutine locked to its thread, or when the P has nothing
+/// else to run.
+///
+/// Why: blocking a select is costly — it locks every channel, queues a
+/// waiter on each and, once woken, takes them all out again — while the
+/// partner's side of the same exchange costs one channel. When the
+/// goroutines that will feed the select are runnable right here (a
+/// producer the select just released from its send, say), letting them run
+/// first means they queue their sends, and the select finds them ready on
+/// its next look instead of parking. At most one yield per select: if the
+/// queued goroutines were unrelated, the select has lost one turn of the
+/// queue, no more.
+pub(crate) fn yield_to_local_work() -> bool {
+    let Some(m) = super::current::m() else {
+        return false;
+    };
+    let Some(g) = m.curg.get() else {
+        return false;
+    };
+    if m.locked_g.get().is_some() || m.try_p().is_none_or(|p| p.has_no_work()) {
+        return false;
+    }
+    super::proc::gosched(g);
+    true
+}

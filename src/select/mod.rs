@@ -26,7 +26,10 @@
 //!    lock-free fast path, or, when the channel's lock-free readiness hint
 //!    says a partner may be waiting, that channel's lock alone. A select
 //!    that finds a ready case this way — the usual case of a busy select —
-//!    locks one channel, not all of them.
+//!    locks one channel, not all of them. If nothing is ready and this
+//!    P has other goroutines queued, the select yields to them once and
+//!    looks again (`runtime/spin.rs`): they are often its feeders, and a
+//!    feeder that queues its send is far cheaper than a select that parks.
 //! 2. **All channels at once** (Go's pass 1), when the first pass found
 //!    nothing: lock every channel involved (in address order, each once)
 //!    and look again in the same order — a hint may have been stale, and
@@ -46,6 +49,7 @@ pub use dynamic::{Select, Selected};
 use crate::chan::core::{wake_all, Chan, Wakes};
 use crate::chan::{Receiver, RecvError, SendError, Sender};
 use crate::runtime::g::WaitReason;
+use crate::runtime::spin;
 use context::{SelectCtx, Waiter};
 use parking_lot::lock_api::RawMutex as _;
 use std::cell::Cell;
@@ -161,17 +165,26 @@ pub fn select_core(
         return wait_without_channels(deadline, has_default);
     }
 
-    // First pass: one channel at a time (see the module docs).
-    let mut wakes = Wakes::new();
-    for &i in order.iter() {
-        if cases[i].0.try_alone(&mut wakes) {
-            wake_all(wakes);
-            return Outcome::Case(i);
+    // First pass: one channel at a time (see the module docs) — a second
+    // time after letting this P's other goroutines run, if it has any.
+    let mut yielded = false;
+    loop {
+        let mut wakes = Wakes::new();
+        for &i in order.iter() {
+            if cases[i].0.try_alone(&mut wakes) {
+                wake_all(wakes);
+                return Outcome::Case(i);
+            }
         }
+        // A failed try may still have released someone (a stale waiter's
+        // claim fails, but a close racing with us, say): never drop a
+        // wake-up.
+        wake_all(wakes);
+        if has_default || yielded || !spin::yield_to_local_work() {
+            break;
+        }
+        yielded = true;
     }
-    // A failed try may still have released someone (a stale waiter's
-    // claim fails, but a close racing with us, say): never drop a wake-up.
-    wake_all(wakes);
     select_locked(cases, order, deadline, has_default)
 }
 
