@@ -36,12 +36,12 @@
 //! its channels before it decides that nothing is ready.
 
 use super::error::*;
+use super::lock::ChanLock;
 use super::ring::Ring;
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::Unparker;
 use crate::runtime::spin;
 use crate::select::context::{Claimed, SelectCtx, WaitQueue, Waiter};
-use parking_lot::lock_api::RawMutex as _;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::time::Instant;
@@ -56,7 +56,7 @@ use std::time::Instant;
 /// line.
 #[repr(C)]
 pub(crate) struct Chan<T> {
-    lock: parking_lot::RawMutex,
+    lock: ChanLock,
     /// Written under the lock (so exact for a lock holder); read without it
     /// by the fast paths and `select!`'s hints.
     closed: AtomicBool,
@@ -185,7 +185,7 @@ fn wake_rest(rest: Vec<Unparker>) {
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         Chan {
-            lock: parking_lot::RawMutex::INIT,
+            lock: ChanLock::new(),
             inner: UnsafeCell::new(Inner {
                 recvq: WaitQueue::new(),
                 sendq: WaitQueue::new(),
@@ -205,7 +205,7 @@ impl<T> Chan<T> {
     }
 
     /// The raw lock, for `select!`, which locks several channels at once.
-    pub(crate) fn raw_lock(&self) -> &parking_lot::RawMutex {
+    pub(crate) fn raw_lock(&self) -> &ChanLock {
         &self.lock
     }
 
@@ -496,7 +496,7 @@ impl<T> Chan<T> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(SendTimeoutError::Timeout(v));
         }
-        let ctx = SelectCtx::new();
+        let ctx = SelectCtx::new(deadline.is_some());
         let waiter = Waiter::new(&ctx, 0, Some(v));
         self.enqueue_locked(&mut inner, &waiter, true, &mut wakes);
         drop(inner);
@@ -538,7 +538,7 @@ impl<T> Chan<T> {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(RecvTimeoutError::Timeout);
         }
-        let ctx = SelectCtx::new();
+        let ctx = SelectCtx::new(deadline.is_some());
         let waiter = Waiter::new(&ctx, 0, None);
         self.enqueue_locked(&mut inner, &waiter, false, &mut wakes);
         drop(inner);

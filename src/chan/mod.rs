@@ -25,6 +25,7 @@
 
 pub(crate) mod core;
 mod error;
+pub(crate) mod lock;
 mod ring;
 
 pub use error::{

@@ -42,21 +42,34 @@ const TAG_BITS: u32 = 2;
 /// One blocking operation (a plain send/receive or a whole select).
 pub(crate) struct SelectCtx {
     state: AtomicUsize,
+    /// Whether claims can race: false for a single waiter that never times
+    /// out, which only the one partner who pops it from its queue can
+    /// settle — its claim needs no compare-and-swap.
+    contested: bool,
     unparker: Unparker,
 }
 
 impl SelectCtx {
-    /// A context for the calling goroutine (or thread).
-    pub(crate) fn new() -> SelectCtx {
+    /// A context for the calling goroutine (or thread). `contested`: it
+    /// will have several waiters (a select) or may be aborted (a deadline).
+    pub(crate) fn new(contested: bool) -> SelectCtx {
         SelectCtx {
             state: AtomicUsize::new(WAITING),
+            contested,
             unparker: Unparker::current(),
         }
     }
 
     /// Claims the context for case `case`. Only a claimer may touch the
     /// waiter's slot, and it must then call [`finish`](Self::finish).
+    #[inline]
     pub(crate) fn try_claim(&self, case: usize) -> bool {
+        if !self.contested {
+            // Our caller popped the only waiter, and nothing else settles
+            // this context: the claim is ours, and `finish` publishes it.
+            debug_assert_eq!(self.state.load(Relaxed), WAITING);
+            return true;
+        }
         self.state
             .compare_exchange(WAITING, (case << TAG_BITS) | CLAIMED_TAG, AcqRel, Acquire)
             .is_ok()
@@ -74,6 +87,7 @@ impl SelectCtx {
 
     /// Gives up waiting (timeout). False if a partner claimed us first.
     fn try_abort(&self) -> bool {
+        debug_assert!(self.contested, "an abortable context is contested");
         self.state
             .compare_exchange(WAITING, ABORTED, AcqRel, Acquire)
             .is_ok()

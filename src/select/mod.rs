@@ -47,18 +47,18 @@ mod dynamic;
 pub use dynamic::{Select, Selected};
 
 use crate::chan::core::{wake_all, Chan, Wakes};
+use crate::chan::lock::ChanLock;
 use crate::chan::{Receiver, RecvError, SendError, Sender};
 use crate::runtime::g::WaitReason;
 use crate::runtime::spin;
 use context::{SelectCtx, Waiter};
-use parking_lot::lock_api::RawMutex as _;
 use std::cell::Cell;
 use std::time::Instant;
 
 /// One case of a select, type-erased.
 pub(crate) trait Case {
     /// The case's channel lock; `None` for a nil case.
-    fn lock(&self) -> Option<&parking_lot::RawMutex>;
+    fn lock(&self) -> Option<&ChanLock>;
     /// With no lock held: completes the case if its channel alone says it
     /// can — a lock-free fast path, or the channel's own lock when its
     /// readiness hint says a partner is there. False: not completed (it
@@ -198,9 +198,9 @@ fn select_locked(
     has_default: bool,
 ) -> Outcome {
     // Lock order: each distinct channel once, by address (Go's lockorder).
-    let mut inline = [std::ptr::null::<parking_lot::RawMutex>(); INLINE_CASES];
+    let mut inline = [std::ptr::null::<ChanLock>(); INLINE_CASES];
     let mut spilled = Vec::new();
-    let slots: &mut [*const parking_lot::RawMutex] = if order.len() <= INLINE_CASES {
+    let slots: &mut [*const ChanLock] = if order.len() <= INLINE_CASES {
         &mut inline[..order.len()]
     } else {
         spilled.resize(order.len(), std::ptr::null());
@@ -223,7 +223,7 @@ fn select_locked(
         // for the whole call.
         unsafe { (*l).lock() };
     }
-    let unlock_all = |locks: &[*const parking_lot::RawMutex]| {
+    let unlock_all = |locks: &[*const ChanLock]| {
         for &l in locks.iter().rev() {
             // SAFETY: locked above, by us.
             unsafe { (*l).unlock() };
@@ -247,7 +247,7 @@ fn select_locked(
         unlock_all(locks);
         return Outcome::Timeout;
     }
-    let ctx = SelectCtx::new();
+    let ctx = SelectCtx::new(true);
     for &i in order {
         // SAFETY: locks held; `cases` stays borrowed (unmoved) until every
         // waiter has left its queue below.
@@ -420,7 +420,7 @@ impl<'a, T> SendCase<'a, T> {
 }
 
 impl<T> Case for RecvCase<'_, T> {
-    fn lock(&self) -> Option<&parking_lot::RawMutex> {
+    fn lock(&self) -> Option<&ChanLock> {
         self.chan.map(|c| c.raw_lock())
     }
 
@@ -464,7 +464,7 @@ impl<T> Case for RecvCase<'_, T> {
 }
 
 impl<T> Case for SendCase<'_, T> {
-    fn lock(&self) -> Option<&parking_lot::RawMutex> {
+    fn lock(&self) -> Option<&ChanLock> {
         self.chan.map(|c| c.raw_lock())
     }
 
