@@ -32,7 +32,7 @@ use super::current;
 use super::g::{GRef, WaitReason};
 use super::park::{self, MNote, Wake};
 use super::sched::Shared;
-use super::timer_heap::QuadHeap;
+use super::timer_heap::TimerQueue;
 use smallvec::SmallVec;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
@@ -181,7 +181,7 @@ pub(crate) struct TimerHeap {
     next: AtomicU64,
     /// Entries known to be dead but still in the heap (approximate).
     zombies: AtomicUsize,
-    heap: parking_lot::Mutex<QuadHeap<Target>>,
+    heap: parking_lot::Mutex<TimerQueue<Target>>,
 }
 
 impl TimerHeap {
@@ -189,7 +189,7 @@ impl TimerHeap {
         TimerHeap {
             next: AtomicU64::new(NEVER),
             zombies: AtomicUsize::new(0),
-            heap: parking_lot::Mutex::new(QuadHeap::new()),
+            heap: parking_lot::Mutex::new(TimerQueue::new()),
         }
     }
 
