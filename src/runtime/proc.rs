@@ -185,7 +185,7 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
                 Wake::Timers => unreachable!("stop_m handles timer pokes"),
             }
         };
-        timers::run_due(rt);
+        timers::run_due_on(rt, p);
         if stack::under_pressure() && has_cached_stacks(p) {
             // Goroutines wait for stacks: share our cached ones.
             stack_wait::on_stack_freed(rt, p);
@@ -219,6 +219,12 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
                 Spin::LookAgain => continue,
                 Spin::Nothing => {}
             }
+        }
+        // Before letting go of the P: the other Ps' due timers (Go's
+        // `stealWork` fires them too); what they wake lands on this P.
+        if timers::next_deadline(rt) <= timers::now() {
+            timers::run_due(rt);
+            continue;
         }
         if let Some(found) = give_up_p(m) {
             return Some(found);
@@ -394,7 +400,7 @@ fn has_cached_stacks(p: &P) -> bool {
 
 enum Spin {
     Found(GRef),
-    /// Work appeared on the global queue or a timer is due.
+    /// Work appeared on the global queue, or due timers were fired.
     LookAgain,
     Nothing,
 }
@@ -423,10 +429,12 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
         if let Some(g) = steal_work(m, p) {
             return Spin::Found(g);
         }
-        if rt.runq_len.load(Acquire) > 0
-            || timers::next_deadline(rt) <= timers::now()
-            || (stack::under_pressure() && has_cached_stacks(p))
-        {
+        if timers::next_deadline(rt) <= timers::now() {
+            // Any P's: the woken goroutines come to ours.
+            timers::run_due(rt);
+            return Spin::LookAgain;
+        }
+        if rt.runq_len.load(Acquire) > 0 || (stack::under_pressure() && has_cached_stacks(p)) {
             return Spin::LookAgain;
         }
         let now = Instant::now();

@@ -26,6 +26,11 @@ pub(crate) struct TimerQueue<T> {
     lane: VecDeque<(u64, T)>,
     /// The rest.
     heap: QuadHeap<T>,
+    /// The last deadline appended to the lane: while the lane is not
+    /// empty, no earlier than its back (equal but for `retain`). A push
+    /// compares with this instead of reading the lane's last entry, whose
+    /// line has usually left the cache by then.
+    last: u64,
 }
 
 impl<T> TimerQueue<T> {
@@ -33,6 +38,7 @@ impl<T> TimerQueue<T> {
         TimerQueue {
             lane: VecDeque::new(),
             heap: QuadHeap::new(),
+            last: 0,
         }
     }
 
@@ -50,7 +56,8 @@ impl<T> TimerQueue<T> {
     }
 
     pub(crate) fn push(&mut self, when: u64, item: T) {
-        if self.lane.back().is_none_or(|last| last.0 <= when) {
+        if self.lane.is_empty() || self.last <= when {
+            self.last = when;
             self.lane.push_back((when, item));
         } else {
             self.heap.push(when, item);

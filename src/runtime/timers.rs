@@ -1,7 +1,8 @@
 //! Timers: a deadline heap per P, run by the scheduler (Go's `p.timers`).
 //!
-//! There is no timer thread and no thread per timer. Each P owns a 4-ary
-//! heap of deadlines (`timer_heap.rs`); a timer goes into the heap of the P
+//! There is no timer thread and no thread per timer. Each P owns a queue
+//! of deadlines (`timer_heap.rs`: a sorted lane for deadlines that come in
+//! order, a 4-ary heap for the rest); a timer goes into the heap of the P
 //! that armed it, so the goroutines of one P mostly touch one heap and its
 //! lock is rarely contended. Ms run the expired timers of their own P each
 //! time they schedule, and those of every P when they look for work (Go's
@@ -306,6 +307,26 @@ impl TimerHeap {
             }
         }
     }
+}
+
+/// Runs the due timers of `p`, the caller's own P (Go's `checkTimers` in
+/// `findRunnable`). Returns how many goroutines were woken.
+///
+/// An M looks at its own P's timers each time it schedules, and at every
+/// P's ([`run_due`]) only when it has run out of work: a heap is then
+/// touched by one CPU at a time, mostly. Looking at every heap on every
+/// trip through the scheduler pulled each heap's lines back and forth
+/// between the CPUs: the owner's next push missed the cache.
+pub(crate) fn run_due_on(rt: &'static Shared, p: &super::sched::P) -> usize {
+    let next = p.timers.next_deadline();
+    if next == NEVER {
+        return 0;
+    }
+    let now = now();
+    if next > now {
+        return 0;
+    }
+    p.timers.run_due(rt, now)
 }
 
 /// Runs the due timers of every P of `rt` (their woken goroutines go to
