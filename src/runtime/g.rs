@@ -152,43 +152,60 @@ pub(crate) const PARK_NOTIFIED: u8 = 2;
 
 /// The parts of a G that belong to whoever holds it: the M running it, or the
 /// spawner before it is queued. Handing a G over through a run queue (release
-/// push, acquire pop) hands these over too.
+/// push, acquire pop) hands these over too. The fields every park touches
+/// come first (see [`G`]'s layout).
+#[repr(C)]
 pub(crate) struct GOwned {
     /// Valid while the coroutine runs: the handle it suspends through.
     pub yielder: *const Yielder<(), Switch>,
-    /// Requested stack size (the runtime default unless the Builder said).
-    pub stack_size: usize,
     /// Lowest stack pointer seen at a park: how deep the stack went.
     pub deepest_sp: usize,
-    /// Goroutine-local storage (`goro::local!`), indexed by key.
-    pub locals: Vec<Option<Box<dyn Any>>>,
     /// Set while `lock_os_thread` pins this goroutine to its M.
     pub locked: bool,
+    /// Requested stack size (the runtime default unless the Builder said).
+    pub stack_size: usize,
     /// The note of the M it is locked to.
     pub locked_m: Option<std::sync::Arc<super::park::MNote>>,
+    /// Goroutine-local storage (`goro::local!`), indexed by key.
+    pub locals: Vec<Option<Box<dyn Any>>>,
 }
 
 /// Aligned to a cache line: neighbouring Gs are often run by different Ms.
-#[repr(align(64))]
+///
+/// Laid out (`repr(C)`) so that what a park, an unpark and a resume touch —
+/// the park token, status and wait reason, the runtime pointer, the sleep
+/// word, the coroutine handle and the head of `owned` — fills the first two
+/// cache lines, which the L2 fetches as a pair. Waking a goroutine that ran
+/// on another CPU then costs one miss on its G, not three; the rest (its
+/// task, name, id, stack bounds) is touched when it starts, ends or is
+/// inspected.
+#[repr(C, align(64))]
 pub(crate) struct G {
-    /// Goroutine id, fresh for each life of this G; 0 while idle.
-    pub id: AtomicU64,
-    status: AtomicU8,
-    wait_reason: AtomicU8,
     /// The park token: `PARK_EMPTY`, `PARK_PARKED` or `PARK_NOTIFIED`.
     pub park: AtomicU8,
+    status: AtomicU8,
+    wait_reason: AtomicU8,
+    /// Owners of this G's life: the goroutine (until it exits) and its join
+    /// handle (until joined or dropped). The last to let go frees the G.
+    pub refs: AtomicU8,
+    /// Set when a name is stored, so unnamed goroutines never lock `name`.
+    named: std::sync::atomic::AtomicBool,
     /// The goroutine's sleep timer: its sleep number, shifted left, with
     /// the low bit set while armed (see `timers::Sleep`). Only ever grows,
     /// so a heap entry left from an earlier sleep — or an earlier life of
     /// this G — can never fire a later one.
     pub sleep: AtomicU64,
-    /// Owners of this G's life: the goroutine (until it exits) and its join
-    /// handle (until joined or dropped). The last to let go frees the G.
-    pub refs: AtomicU8,
-    /// The goroutine's closure, then its result.
-    pub task: TaskCell,
     /// The runtime this goroutine belongs to (runtimes are never freed).
     runtime: AtomicPtr<Shared>,
+    /// The coroutine, touched only by the M that runs the G (never by the
+    /// goroutine itself, so it never aliases `owned`).
+    coroutine: UnsafeCell<Option<GCoroutine>>,
+    owned: UnsafeCell<GOwned>,
+    // --- Cold: touched at spawn, exit, on a stack overflow, by `dump`. ---
+    /// Goroutine id, fresh for each life of this G; 0 while idle.
+    pub id: AtomicU64,
+    /// The goroutine's closure, then its result.
+    pub task: TaskCell,
     /// Where it was spawned (`#[track_caller]`).
     location: AtomicPtr<Location<'static>>,
     /// The name given by `Builder::name`, if any.
@@ -199,12 +216,6 @@ pub(crate) struct G {
     pub guard_hi: AtomicUsize,
     /// Usable bytes of its current stack, for the overflow message.
     pub stack_bytes: AtomicUsize,
-    /// Set when a name is stored, so unnamed goroutines never lock `name`.
-    named: std::sync::atomic::AtomicBool,
-    owned: UnsafeCell<GOwned>,
-    /// The coroutine, touched only by the M that runs the G (never by the
-    /// goroutine itself, so it never aliases `owned`).
-    coroutine: UnsafeCell<Option<GCoroutine>>,
 }
 
 // SAFETY: the shared fields are atomics or a Mutex; `owned` is only touched by
@@ -474,4 +485,23 @@ fn next_goid() -> u64 {
 /// caller filters by status).
 pub(crate) fn all_gs() -> Vec<GRef> {
     ALLGS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::G;
+    use std::mem::offset_of;
+
+    /// The fields of a park / unpark / resume stay within the first two
+    /// cache lines (see `G`'s docs): adding a field in front of them must
+    /// not push them out unnoticed.
+    #[test]
+    fn hot_fields_share_the_first_two_cache_lines() {
+        let owned_hot_end = offset_of!(G, owned) + offset_of!(super::GOwned, locked) + 1;
+        assert!(
+            owned_hot_end <= 128,
+            "park/unpark fields end at byte {owned_hot_end}"
+        );
+        assert!(offset_of!(G, coroutine) + std::mem::size_of::<Option<super::GCoroutine>>() <= 128);
+    }
 }
