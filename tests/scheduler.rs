@@ -44,6 +44,49 @@ fn work_spreads_over_both_ps() {
     });
 }
 
+/// With two Ps, a goroutine queued alone behind one that keeps its P busy
+/// (no yield, no preemption) is still taken by the other P: thieves leave a
+/// lone queued G to its own P only for a short grace period.
+#[test]
+fn lone_queued_goroutine_behind_a_busy_one_is_stolen() {
+    watchdog("lone_queued_goroutine_behind_a_busy_one_is_stolen", || {
+        let rt = runtime(2);
+        for round in 0..20 {
+            let done = rt.run(|| {
+                let ran = Arc::new(AtomicBool::new(false));
+                let busy = {
+                    let ran = ran.clone();
+                    goro::go(move || {
+                        // Queued behind us: `lone` goes to our `runnext`,
+                        // then `second` pushes it to the queue proper.
+                        let lone = {
+                            let ran = ran.clone();
+                            goro::go(move || ran.store(true, SeqCst))
+                        };
+                        let second = goro::go(|| {});
+                        // Keep the P until `lone` has run elsewhere (or
+                        // give up after a while: the assertion says why).
+                        let start = std::time::Instant::now();
+                        while !ran.load(SeqCst) && start.elapsed() < Duration::from_secs(2) {
+                            std::hint::spin_loop();
+                        }
+                        (lone, second)
+                    })
+                };
+                let (lone, second) = busy.join().unwrap();
+                let done = ran.load(SeqCst);
+                lone.join().unwrap();
+                second.join().unwrap();
+                done
+            });
+            assert!(
+                done,
+                "round {round}: a goroutine queued behind a busy one waited 2 s without being stolen"
+            );
+        }
+    });
+}
+
 /// On one P, two goroutines that each append their tag then `yield_now`
 /// strictly alternate: a yield goes to the back of the run queue.
 #[test]

@@ -469,10 +469,13 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
             if victim.id == p.id {
                 continue;
             }
-            if let Some(g) = p.runq.steal_from(&victim.runq) {
-                p.stats.steals.inc();
-                // SAFETY: run queues only hold pointers made from GRefs.
-                return Some(unsafe { GRef::from_ptr(g) });
+            let lone = victim.runq.len() == 1;
+            if !lone || (last_pass && victim_is_stuck(victim)) {
+                if let Some(g) = p.runq.steal_from(&victim.runq) {
+                    p.stats.steals.inc();
+                    // SAFETY: run queues only hold pointers made from GRefs.
+                    return Some(unsafe { GRef::from_ptr(g) });
+                }
             }
             if last_pass {
                 if let Some(g) = steal_runnext(victim) {
@@ -483,6 +486,28 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
         }
     }
     None
+}
+
+/// Whether `victim` has kept running the same goroutine for
+/// [`RUNNEXT_GRACE`] (no switch meanwhile), for a thief looking at a lone
+/// G in its queue. A single queued G is usually about to run on its own P
+/// — a goroutine that yielded while the partner it readied runs first (a
+/// `select!` letting its senders go ahead, say) — and stealing it splits a
+/// pair that talks through channels across two CPUs, each message then
+/// crossing between their caches. A P whose goroutine keeps the CPU that
+/// long is another matter: there is no preemption, so the lone G is taken.
+///
+/// The victim's switch counter is read twice, before and after the wait,
+/// not polled: it lives on a line the victim writes on every switch.
+fn victim_is_stuck(victim: &P) -> bool {
+    let switches = victim.stats.switches.get();
+    let until = Instant::now() + RUNNEXT_GRACE;
+    while Instant::now() < until {
+        for _ in 0..16 {
+            std::hint::spin_loop();
+        }
+    }
+    victim.stats.switches.get() == switches
 }
 
 /// Takes `victim`'s `runnext`, but only once it has sat there for
