@@ -29,6 +29,9 @@ pub(crate) enum Switch {
     Yield,
     /// `park`: I wait until unparked.
     Park,
+    /// `park`, and push my sleep timer (armed in my `sleep` word) first:
+    /// the M does it on its own stack (see `timers::Sleep::sleep`).
+    ParkWithTimer(super::timers::SleepFor),
 }
 
 /// The coroutine type every goroutine runs in.

@@ -84,6 +84,19 @@ pub(crate) fn park(reason: WaitReason) {
 }
 
 fn park_g(g: GRef, reason: WaitReason) {
+    park_g_with(g, reason, Switch::Park);
+}
+
+/// Parks the current goroutine, having the M push its armed sleep timer
+/// once it is switched out. False if it returned at once on a pending
+/// token, without switching: the timer is not pushed then.
+pub(crate) fn park_pushing_timer(g: GRef, sleep: super::timers::SleepFor) -> bool {
+    park_g_with(g, WaitReason::Sleep, Switch::ParkWithTimer(sleep))
+}
+
+/// `park_g`, switching out with `why`. False if a token was pending.
+#[inline(always)]
+fn park_g_with(g: GRef, reason: WaitReason, why: Switch) -> bool {
     // Look before the CAS: a token is rarely there, and a failed CAS costs
     // as much as a successful one. A token that lands right after the look
     // is caught by `commit_park`.
@@ -92,7 +105,7 @@ fn park_g(g: GRef, reason: WaitReason) {
             .compare_exchange(PARK_NOTIFIED, PARK_EMPTY, Acquire, Relaxed)
             .is_ok()
     {
-        return;
+        return false;
     }
     g.set_wait_reason(reason);
     g.set_status(super::g::Status::Waiting);
@@ -104,8 +117,9 @@ fn park_g(g: GRef, reason: WaitReason) {
         owned.deepest_sp = sp;
     }
     hooks::emit(|| Event::Park { g, reason });
-    super::proc::switch_out(g, Switch::Park);
+    super::proc::switch_out(g, why);
     g.set_wait_reason(WaitReason::None);
+    true
 }
 
 /// Called by the M once the goroutine's stack is switched out. Returns true

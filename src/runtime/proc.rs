@@ -598,7 +598,10 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
                 }
                 return next_local(m);
             }
-            CoroutineResult::Yield(Switch::Park) => {
+            CoroutineResult::Yield(why @ (Switch::Park | Switch::ParkWithTimer(_))) => {
+                if let Switch::ParkWithTimer(sleep) = why {
+                    timers::push_sleep(m.rt, m.p(), g, sleep);
+                }
                 m.p().stats.parks.inc();
                 if park::commit_park(g) {
                     if m.locked_g.get() == Some(g) {

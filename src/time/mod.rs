@@ -6,7 +6,7 @@
 
 use crate::chan::{chan_held_open, Receiver, Sender};
 use crate::runtime::g::WaitReason;
-use crate::runtime::timers::{self, Timer as RawTimer};
+use crate::runtime::timers::{self, SleepFor, Timer as RawTimer};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,14 +30,12 @@ pub fn sleep(d: Duration) {
         std::thread::sleep(d);
         return;
     }
-    // In timer nanoseconds directly: no `Instant` arithmetic on the way.
-    match u64::try_from(d.as_nanos())
-        .ok()
-        .and_then(|d| timers::now().checked_add(d))
-    {
-        Some(when) => sleep_until_nanos(when),
+    // In timer nanoseconds directly: no `Instant` arithmetic on the way;
+    // the M adds the current time once we are parked.
+    match u64::try_from(d.as_nanos()) {
+        Ok(d) => sleep_goroutine(SleepFor::For(d)),
         // Longer than time can count: sleep for good.
-        None => loop {
+        Err(_) => loop {
             crate::runtime::park::park(WaitReason::Sleep);
         },
     }
@@ -52,15 +50,12 @@ pub fn sleep_until(deadline: Instant) {
         }
         return;
     }
-    sleep_until_nanos(timers::to_nanos(deadline));
+    sleep_goroutine(SleepFor::Until(timers::to_nanos(deadline)));
 }
 
-/// Parks the current goroutine until its timer for `when` fires.
-fn sleep_until_nanos(when: timers::Nanos) {
-    let sleep = timers::Sleep::arm(when).expect("on a goroutine");
-    while !sleep.fired() {
-        crate::runtime::park::park(WaitReason::Sleep);
-    }
+/// Parks the current goroutine until its sleep timer fires.
+fn sleep_goroutine(until: SleepFor) {
+    timers::Sleep::sleep(until).expect("on a goroutine");
 }
 
 /// A channel that receives the time once, after `d` (Go's `time.After`).
