@@ -44,44 +44,55 @@ fn work_spreads_over_both_ps() {
     });
 }
 
-/// With two Ps, a goroutine queued alone behind one that keeps its P busy
-/// (no yield, no preemption) is still taken by the other P: thieves leave a
-/// lone queued G to its own P only for a short grace period.
+/// With two Ps, goroutines queued behind one that keeps its P busy (no
+/// yield, no preemption) are still taken by the other P — the one queued
+/// alone and the one in `runnext`: thieves leave those to their own P only
+/// for a short grace period.
 #[test]
-fn lone_queued_goroutine_behind_a_busy_one_is_stolen() {
-    watchdog("lone_queued_goroutine_behind_a_busy_one_is_stolen", || {
+fn goroutines_queued_behind_a_busy_one_are_stolen() {
+    watchdog("goroutines_queued_behind_a_busy_one_are_stolen", || {
         let rt = runtime(2);
         for round in 0..20 {
-            let done = rt.run(|| {
-                let ran = Arc::new(AtomicBool::new(false));
+            let (lone_ran, next_ran) = rt.run(|| {
+                let lone_ran = Arc::new(AtomicBool::new(false));
+                let next_ran = Arc::new(AtomicBool::new(false));
                 let busy = {
-                    let ran = ran.clone();
+                    let (lone_ran, next_ran) = (lone_ran.clone(), next_ran.clone());
                     goro::go(move || {
-                        // Queued behind us: `lone` goes to our `runnext`,
-                        // then `second` pushes it to the queue proper.
+                        // `lone` goes to our `runnext`, then `next` takes
+                        // its place there and pushes it to the queue.
                         let lone = {
-                            let ran = ran.clone();
+                            let ran = lone_ran.clone();
                             goro::go(move || ran.store(true, SeqCst))
                         };
-                        let second = goro::go(|| {});
-                        // Keep the P until `lone` has run elsewhere (or
-                        // give up after a while: the assertion says why).
+                        let next = {
+                            let ran = next_ran.clone();
+                            goro::go(move || ran.store(true, SeqCst))
+                        };
+                        // Keep the P until both ran elsewhere (or give up
+                        // after a while: the assertion says why).
                         let start = std::time::Instant::now();
-                        while !ran.load(SeqCst) && start.elapsed() < Duration::from_secs(2) {
+                        while !(lone_ran.load(SeqCst) && next_ran.load(SeqCst))
+                            && start.elapsed() < Duration::from_secs(2)
+                        {
                             std::hint::spin_loop();
                         }
-                        (lone, second)
+                        (lone, next)
                     })
                 };
-                let (lone, second) = busy.join().unwrap();
-                let done = ran.load(SeqCst);
+                let (lone, next) = busy.join().unwrap();
+                let ran = (lone_ran.load(SeqCst), next_ran.load(SeqCst));
                 lone.join().unwrap();
-                second.join().unwrap();
-                done
+                next.join().unwrap();
+                ran
             });
             assert!(
-                done,
-                "round {round}: a goroutine queued behind a busy one waited 2 s without being stolen"
+                lone_ran,
+                "round {round}: a goroutine queued alone behind a busy one waited 2 s without being stolen"
+            );
+            assert!(
+                next_ran,
+                "round {round}: a goroutine in the runnext of a busy P waited 2 s without being stolen"
             );
         }
     });

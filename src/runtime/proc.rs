@@ -510,22 +510,18 @@ fn victim_is_stuck(victim: &P) -> bool {
     victim.stats.switches.get() == switches
 }
 
-/// Takes `victim`'s `runnext`, but only once it has sat there for
-/// [`RUNNEXT_GRACE`]: a G readied into `runnext` usually runs on its P
-/// within nanoseconds (its readier is about to block), and stealing it
-/// would move a ping-ponging pair across cores for nothing (Go sleeps 3 µs
-/// here for the same reason).
+/// Takes `victim`'s `runnext`, but only once its P has kept running the
+/// same goroutine for [`RUNNEXT_GRACE`]: a G readied into `runnext`
+/// usually runs on its P within nanoseconds (its readier is about to
+/// block), and stealing it would move a ping-ponging pair across cores for
+/// nothing (Go sleeps 3 µs here for the same reason). The wait does not
+/// poll `runnext`: a pair ping-ponging on the victim swaps it on every
+/// switch, and a thief reading it in a loop made each of those swaps a
+/// cache miss (a fifth of ping-pong's speed with two Ps).
 fn steal_runnext(victim: &P) -> Option<GRef> {
     let next = victim.runnext.load(Acquire);
-    if next.is_null() {
+    if next.is_null() || !victim_is_stuck(victim) {
         return None;
-    }
-    let until = Instant::now() + RUNNEXT_GRACE;
-    while Instant::now() < until {
-        if victim.runnext.load(Acquire) != next {
-            return None; // Its own P took it.
-        }
-        std::hint::spin_loop();
     }
     victim
         .runnext
