@@ -173,6 +173,10 @@ pub(crate) struct GOwned {
     pub locals: Vec<Option<Box<dyn Any>>>,
 }
 
+/// The first bytes of a [`G`], holding everything a park, an unpark and a
+/// resume touch (a test checks): what the scheduler prefetches.
+pub(crate) const G_HOT_BYTES: usize = 128;
+
 /// Aligned to a cache line: neighbouring Gs are often run by different Ms.
 ///
 /// Laid out (`repr(C)`) so that what a park, an unpark and a resume touch —
@@ -502,9 +506,12 @@ mod tests {
     fn hot_fields_share_the_first_two_cache_lines() {
         let owned_hot_end = offset_of!(G, owned) + offset_of!(super::GOwned, locked) + 1;
         assert!(
-            owned_hot_end <= 128,
+            owned_hot_end <= super::G_HOT_BYTES,
             "park/unpark fields end at byte {owned_hot_end}"
         );
-        assert!(offset_of!(G, coroutine) + std::mem::size_of::<Option<super::GCoroutine>>() <= 128);
+        assert!(
+            offset_of!(G, coroutine) + std::mem::size_of::<Option<super::GCoroutine>>()
+                <= super::G_HOT_BYTES
+        );
     }
 }
