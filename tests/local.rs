@@ -261,7 +261,7 @@ thread_local! {
 }
 
 /// `lock_os_thread` pins a goroutine to its OS thread across 1000 park
-/// points (yields, joins, WaitGroup waits) while other goroutines keep
+/// points (yields, joins, WaitGroup waits, sleeps) while other goroutines keep
 /// running — never on the locked thread; after `unlock_os_thread` it parks
 /// and migrates normally again. On one and on two Ps.
 #[test]
@@ -312,8 +312,9 @@ fn lock_os_thread_pins_goroutine_across_parks() {
                         THREAD_STATE.with(|s| s.set(0xC0FFEE));
                         let progress_before = progress.load(SeqCst);
                         for i in 0..1000 {
-                            match i % 3 {
+                            match i % 4 {
                                 0 => goro::yield_now(),
+                                3 => goro::time::sleep(std::time::Duration::from_micros(20)),
                                 1 => {
                                     let v = goro::go(move || i * 2).join().unwrap();
                                     assert_eq!(v, i * 2);
