@@ -220,10 +220,8 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
                 Spin::Nothing => {}
             }
         }
-        // Before letting go of the P: the other Ps' due timers (Go's
-        // `stealWork` fires them too); what they wake lands on this P.
-        if timers::next_deadline(rt) <= timers::now() {
-            timers::run_due(rt);
+        // Before letting go of the P: the other Ps' due timers.
+        if timers::run_any_due(rt) {
             continue;
         }
         if let Some(found) = give_up_p(m) {
@@ -429,9 +427,7 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
         if let Some(g) = steal_work(m, p) {
             return Spin::Found(g);
         }
-        if timers::next_deadline(rt) <= timers::now() {
-            // Any P's: the woken goroutines come to ours.
-            timers::run_due(rt);
+        if timers::run_any_due(rt) {
             return Spin::LookAgain;
         }
         if rt.runq_len.load(Acquire) > 0 || (stack::under_pressure() && has_cached_stacks(p)) {

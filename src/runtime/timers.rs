@@ -225,6 +225,21 @@ impl TimerHeap {
         }
     }
 
+    /// Fires the due entries, if any: the clock is read (into `now`, for
+    /// the next heap's caller to reuse) only when the heap has timers.
+    /// Returns how many goroutines it woke.
+    fn run_if_due(&self, rt: &'static Shared, now: &mut Option<Nanos>) -> usize {
+        let next = self.next_deadline();
+        if next == NEVER {
+            return 0;
+        }
+        let now = *now.get_or_insert_with(self::now);
+        if next > now {
+            return 0;
+        }
+        self.run_due(rt, now)
+    }
+
     /// Fires every entry due at `now`. Returns how many goroutines it woke.
     fn run_due(&self, rt: &'static Shared, now: Nanos) -> usize {
         let mut woken = 0;
@@ -339,15 +354,7 @@ pub(crate) fn push_sleep(rt: &'static Shared, p: &super::sched::P, g: GRef, slee
 /// trip through the scheduler pulled each heap's lines back and forth
 /// between the CPUs: the owner's next push missed the cache.
 pub(crate) fn run_due_on(rt: &'static Shared, p: &super::sched::P) -> usize {
-    let next = p.timers.next_deadline();
-    if next == NEVER {
-        return 0;
-    }
-    let now = now();
-    if next > now {
-        return 0;
-    }
-    p.timers.run_due(rt, now)
+    p.timers.run_if_due(rt, &mut None)
 }
 
 /// Runs the due timers of every P of `rt` (their woken goroutines go to
@@ -355,18 +362,21 @@ pub(crate) fn run_due_on(rt: &'static Shared, p: &super::sched::P) -> usize {
 /// goroutines were woken.
 pub(crate) fn run_due(rt: &'static Shared) -> usize {
     let mut now = None;
-    let mut woken = 0;
-    for p in rt.ps.iter() {
-        let next = p.timers.next_deadline();
-        if next == NEVER {
-            continue;
-        }
-        let now = *now.get_or_insert_with(self::now);
-        if next <= now {
-            woken += p.timers.run_due(rt, now);
-        }
+    rt.ps
+        .iter()
+        .map(|p| p.timers.run_if_due(rt, &mut now))
+        .sum()
+}
+
+/// For an M out of work: fires every P's due timers (Go's `stealWork`
+/// does too; what they wake lands on the caller's P). True if any were
+/// due, so the caller should look for work again.
+pub(crate) fn run_any_due(rt: &'static Shared) -> bool {
+    if next_deadline(rt) > now() {
+        return false;
     }
-    woken
+    run_due(rt);
+    true
 }
 
 /// The earliest deadline of all of `rt`'s timers, or `NEVER`.
@@ -483,7 +493,7 @@ impl Sleep {
     pub(crate) fn arm(when: Nanos) -> Option<Sleep> {
         let sleep = Sleep::arm_unpushed()?;
         sleep.home.push(
-            current::m()?.rt,
+            sleep.g.runtime(),
             when,
             Target::Wake {
                 g: sleep.g,
@@ -494,7 +504,7 @@ impl Sleep {
     }
 
     /// Arms the current goroutine's sleep word without pushing the heap
-    /// entry: [`park_until_fired`](Self::park_until_fired) has the M push
+    /// entry: [`sleep`](Self::sleep) has the M push
     /// it. `None` on a plain thread.
     fn arm_unpushed() -> Option<Sleep> {
         let g = current::g()?;
