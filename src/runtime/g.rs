@@ -152,6 +152,9 @@ impl WaitReason {
 pub(crate) const PARK_EMPTY: u8 = 0;
 pub(crate) const PARK_PARKED: u8 = 1;
 pub(crate) const PARK_NOTIFIED: u8 = 2;
+/// Parked, but running a successor on its own stack (see `handoff.rs`):
+/// an unpark notifies it and readies nothing.
+pub(crate) const PARK_HOSTING: u8 = 3;
 
 /// The parts of a G that belong to whoever holds it: the M running it, or the
 /// spawner before it is queued. Handing a G over through a run queue (release
@@ -188,7 +191,8 @@ pub(crate) const G_HOT_BYTES: usize = 128;
 /// inspected.
 #[repr(C, align(64))]
 pub(crate) struct G {
-    /// The park token: `PARK_EMPTY`, `PARK_PARKED` or `PARK_NOTIFIED`.
+    /// The park token: `PARK_EMPTY`, `PARK_PARKED`, `PARK_NOTIFIED` or
+    /// `PARK_HOSTING`.
     pub park: AtomicU8,
     status: AtomicU8,
     wait_reason: AtomicU8,

@@ -39,6 +39,7 @@
 
 pub(crate) mod current;
 pub(crate) mod g;
+pub(crate) mod handoff;
 pub(crate) mod hooks;
 pub(crate) mod overflow;
 pub(crate) mod park;
@@ -261,6 +262,7 @@ pub fn stats() -> Stats {
         s.context_switches += st.switches.get();
         s.steals += st.steals.get();
         s.parks += st.parks.get();
+        s.handoffs += st.handoffs.get();
     }
     s.timers = rt.ps.iter().map(|p| p.timers.len() as u64).sum();
     s
@@ -317,6 +319,11 @@ where
 /// state (thread-locals, FFI that needs one thread). On a plain thread it
 /// does nothing.
 pub fn lock_os_thread() {
+    // A goroutine hosted by a parked one (see `handoff.rs`) runs on its
+    // host's stack, which must leave this M: get back to the M first.
+    while current::m().is_some_and(|m| m.hosting.get()) {
+        yield_now();
+    }
     if let (Some(m), Some(g)) = (current::m(), current::g()) {
         // SAFETY: the running goroutine is its G's sole holder.
         let owned = unsafe { g.owned_mut() };

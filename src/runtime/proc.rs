@@ -71,6 +71,9 @@ pub(crate) struct M {
     pub note: Arc<MNote>,
     /// The goroutine locked to this M by `lock_os_thread`, if any.
     pub locked_g: Cell<Option<GRef>>,
+    /// Set while a parked goroutine runs a successor on its own stack
+    /// (see `handoff.rs`).
+    pub hosting: Cell<bool>,
 }
 
 impl M {
@@ -135,6 +138,7 @@ fn m_main(rt: &'static Shared, id: usize, p: usize, spinning: bool) {
         spinning: Cell::new(false),
         note: Arc::new(MNote::new()),
         locked_g: Cell::new(None),
+        hosting: Cell::new(false),
     };
     current::set_m(&m);
     m.acquirep(p);
@@ -548,25 +552,7 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
         return None;
     }
     loop {
-        let p = m.p();
-        {
-            // SAFETY: we hold `p`.
-            let local = unsafe { p.local() };
-            if inherit {
-                local.inherited += 1;
-            } else {
-                local.schedtick = local.schedtick.wrapping_add(1);
-                local.inherited = 0;
-            }
-        }
-        p.stats.switches.inc();
-        g.set_status(Status::Running);
-        m.curg.set(Some(g));
-        hooks::emit(|| Event::Start {
-            g,
-            m: m.id,
-            p: p.id,
-        });
+        enter_g(m, g, inherit);
         let Some(result) = resume(m, g) else {
             // No stack to start it on: it waits for a running goroutine to
             // exit and free one.
@@ -575,34 +561,79 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
             return None;
         };
         m.curg.set(None);
-        match result {
-            CoroutineResult::Return(()) => {
-                destroy_g(m, g);
-                return next_local(m);
-            }
-            CoroutineResult::Yield(Switch::Yield) => {
-                g.set_status(Status::Runnable);
-                hooks::emit(|| Event::Yield { g });
-                runq_put(m.rt, m.p(), g, false);
-                if m.locked_g.get() == Some(g) {
+        let finished = matches!(result, CoroutineResult::Return(()));
+        match finish_switch(m, g, result) {
+            // Unparked while switching out: run it again right away.
+            AfterSwitch::RunAgain => inherit = true,
+            AfterSwitch::Done => {
+                if !finished && m.locked_g.get() == Some(g) {
                     // A locked goroutine lets others run, then resumes here.
                     return stop_locked_m(m);
                 }
                 return next_local(m);
             }
-            CoroutineResult::Yield(why @ (Switch::Park | Switch::ParkWithTimer(_))) => {
-                if let Switch::ParkWithTimer(sleep) = why {
-                    timers::push_sleep(m.rt, m.p(), g, sleep);
-                }
-                m.p().stats.parks.inc();
-                if park::commit_park(g) {
-                    if m.locked_g.get() == Some(g) {
-                        return stop_locked_m(m);
-                    }
-                    return next_local(m);
-                }
-                // Unparked while switching out: run it again right away.
-                inherit = true;
+        }
+    }
+}
+
+/// The M's bookkeeping as it switches to `g` (Go's `execute`): the P's
+/// tick, the counters, `g`'s status and the M's current goroutine.
+/// `inherit`: `g` came from `runnext` and runs in the current time slice.
+#[inline(always)]
+pub(crate) fn enter_g(m: &M, g: GRef, inherit: bool) {
+    let p = m.p();
+    {
+        // SAFETY: we hold `p`.
+        let local = unsafe { p.local() };
+        if inherit {
+            local.inherited += 1;
+        } else {
+            local.schedtick = local.schedtick.wrapping_add(1);
+            local.inherited = 0;
+        }
+    }
+    p.stats.switches.inc();
+    g.set_status(Status::Running);
+    m.curg.set(Some(g));
+    hooks::emit(|| Event::Start {
+        g,
+        m: m.id,
+        p: p.id,
+    });
+}
+
+/// What the M does after [`finish_switch`].
+pub(crate) enum AfterSwitch {
+    /// The goroutine is settled (queued, parked or freed): run another.
+    Done,
+    /// It was unparked while it switched out: run it again now.
+    RunAgain,
+}
+
+/// The M's half of a goroutine's switch-out (Go's `goexit0`, `gosched_m`
+/// and `park_m`): free a finished G, requeue a yielded one, commit a park.
+#[inline(always)]
+pub(crate) fn finish_switch(m: &M, g: GRef, result: CoroutineResult<Switch, ()>) -> AfterSwitch {
+    match result {
+        CoroutineResult::Return(()) => {
+            destroy_g(m, g);
+            AfterSwitch::Done
+        }
+        CoroutineResult::Yield(Switch::Yield) => {
+            g.set_status(Status::Runnable);
+            hooks::emit(|| Event::Yield { g });
+            runq_put(m.rt, m.p(), g, false);
+            AfterSwitch::Done
+        }
+        CoroutineResult::Yield(why @ (Switch::Park | Switch::ParkWithTimer(_))) => {
+            if let Switch::ParkWithTimer(sleep) = why {
+                timers::push_sleep(m.rt, m.p(), g, sleep);
+            }
+            m.p().stats.parks.inc();
+            if park::commit_park(g) {
+                AfterSwitch::Done
+            } else {
+                AfterSwitch::RunAgain
             }
         }
     }
@@ -618,20 +649,40 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
 /// noticeable share of a switch, and a timer then fires at most a few
 /// goroutine switches late (when the queue runs dry the M looks at once).
 fn next_local(m: &M) -> Option<(GRef, bool)> {
-    let rt = m.rt;
     let p = m.p();
-    // SAFETY: we hold `p`.
+    if must_look_around(p) {
+        return None;
+    }
+    runq_get(m.rt, p)
+}
+
+/// Whether the next switch on `p` (held by the caller) must go through
+/// `find_runnable`: on every 61st tick the global queue gets its turn (the
+/// same test `find_runnable` makes before its global-queue look), pending
+/// timers are looked at every few switches, and stack pressure is shared.
+#[inline(always)]
+pub(crate) fn must_look_around(p: &P) -> bool {
+    // SAFETY: the caller holds `p`.
     let tick = unsafe { p.local().schedtick };
-    // The same test `find_runnable` makes before its global-queue look:
-    // on those ticks it must get its turn.
-    if tick % GLOBAL_QUEUE_TICK == 0
+    tick % GLOBAL_QUEUE_TICK == 0
         || (p.timers.next_deadline() != timers::NEVER
             && p.stats.switches.get().is_multiple_of(TIMER_CHECK_EVERY))
         || stack::under_pressure()
-    {
-        return None;
-    }
-    runq_get(rt, p)
+}
+
+/// Resumes the coroutine of `g`, which has run before (see [`is_started`]).
+#[inline(always)]
+pub(crate) fn resume_started(g: GRef) -> CoroutineResult<Switch, ()> {
+    // SAFETY: as in `resume`: the G is not running and we run it.
+    let slot = unsafe { g.coroutine_mut() };
+    slot.as_mut().expect("a started goroutine").resume(())
+}
+
+/// Whether `g` (held by the caller, not running) has a coroutine already.
+#[inline(always)]
+pub(crate) fn is_started(g: GRef) -> bool {
+    // SAFETY: the caller holds the G and it is not running.
+    unsafe { g.coroutine_mut() }.is_some()
 }
 
 /// Resumes `g`'s coroutine, creating it (and taking a stack) on first run.

@@ -36,6 +36,9 @@ pub(crate) struct PStats {
     pub switches: Counter,
     pub steals: Counter,
     pub parks: Counter,
+    /// Goroutines run by a parked goroutine on its own stack (hosted, see
+    /// `handoff.rs`), not by their M.
+    pub handoffs: Counter,
 }
 
 /// A snapshot of the runtime's counters (`goro::stats()`).
@@ -51,6 +54,10 @@ pub struct Stats {
     pub steals: u64,
     /// Times a goroutine parked.
     pub parks: u64,
+    /// Of the context switches, those made directly from a parking
+    /// goroutine to the one it had just readied, without going through
+    /// the scheduler's loop (a channel hand-off, typically).
+    pub handoffs: u64,
     /// OS threads (Ms) created.
     pub ms: u64,
     /// Processors (Ps): the parallelism, `GORO_MAXPROCS`.
