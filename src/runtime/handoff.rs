@@ -57,10 +57,13 @@ use super::g::{GRef, Status, Switch, PARK_EMPTY, PARK_HOSTING, PARK_NOTIFIED};
 use super::proc::{self, AfterSwitch, M};
 use std::sync::atomic::Ordering::*;
 
-/// The parking goroutine `g`'s switch-out for a plain park: host the
-/// successor if there is one, else switch out to the M. Returns once `g`
-/// has been woken (or, for the M path, resumed).
-#[inline]
+/// The parking goroutine `g`'s switch-out for a plain park in a runtime
+/// with one P: host the successor if there is one, else switch out to the
+/// M. Returns once `g` has been woken (or, for the M path, resumed).
+///
+/// Out of line, so that the callers' inlined park stays small for the
+/// runtimes with several Ps, which never host.
+#[inline(never)]
 pub(crate) fn park_switch(g: GRef) {
     if let Some(m) = current::m() {
         if let Some(successor) = successor(m) {

@@ -118,8 +118,9 @@ fn park_g_with(g: GRef, reason: WaitReason, why: Switch) -> bool {
     }
     hooks::emit(|| Event::Park { g, reason });
     match why {
-        // A plain park may run its successor itself (see `handoff.rs`).
-        Switch::Park => super::handoff::park_switch(g),
+        // A plain park may run its successor itself (see `handoff.rs`;
+        // only with one P).
+        Switch::Park if g.runtime().procs() == 1 => super::handoff::park_switch(g),
         _ => super::proc::switch_out(g, why),
     }
     g.set_wait_reason(WaitReason::None);
