@@ -2,7 +2,7 @@
 //!
 //! A G carries everything the scheduler and the diagnostics need: its id,
 //! status and wait reason, its park token, and — owned by whoever is running
-//! or queueing it — its entry closure, coroutine and stack.
+//! or queueing it — its entry closure, context and stack.
 //!
 //! Gs are never freed. Like Go's `allgs`, a dead G goes to a free list (a P's,
 //! then the process-wide one) and is reused by a later spawn. That makes a
@@ -11,10 +11,9 @@
 //! spurious wake-up, which every park site tolerates by re-checking its
 //! condition. It also means waking a goroutine never needs a reference count.
 
+use super::context::Context;
 use super::sched::Shared;
-use super::stack::Stack;
 use super::task::TaskCell;
-use corosensei::{Coroutine, Yielder};
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::panic::Location;
@@ -32,10 +31,9 @@ pub(crate) enum Switch {
     /// `park`, and push my sleep timer (armed in my `sleep` word) first:
     /// the M does it on its own stack (see `timers::Sleep::sleep`).
     ParkWithTimer(super::timers::SleepFor),
+    /// I have finished: free my stack (my last switch).
+    Exit,
 }
-
-/// The coroutine type every goroutine runs in.
-pub(crate) type GCoroutine = Coroutine<(), Switch, (), Stack>;
 
 /// A goroutine's scheduling state (Go's `_Grunnable`, `_Grunning`, ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,9 +150,6 @@ impl WaitReason {
 pub(crate) const PARK_EMPTY: u8 = 0;
 pub(crate) const PARK_PARKED: u8 = 1;
 pub(crate) const PARK_NOTIFIED: u8 = 2;
-/// Parked, but running a successor on its own stack (see `handoff.rs`):
-/// an unpark notifies it and readies nothing.
-pub(crate) const PARK_HOSTING: u8 = 3;
 
 /// The parts of a G that belong to whoever holds it: the M running it, or the
 /// spawner before it is queued. Handing a G over through a run queue (release
@@ -162,8 +157,6 @@ pub(crate) const PARK_HOSTING: u8 = 3;
 /// come first (see [`G`]'s layout).
 #[repr(C)]
 pub(crate) struct GOwned {
-    /// Valid while the coroutine runs: the handle it suspends through.
-    pub yielder: *const Yielder<(), Switch>,
     /// Lowest stack pointer seen at a park: how deep the stack went.
     pub deepest_sp: usize,
     /// Set while `lock_os_thread` pins this goroutine to its M.
@@ -184,15 +177,14 @@ pub(crate) const G_HOT_BYTES: usize = 128;
 ///
 /// Laid out (`repr(C)`) so that what a park, an unpark and a resume touch —
 /// the park token, status and wait reason, the runtime pointer, the sleep
-/// word, the coroutine handle and the head of `owned` — fills the first two
+/// word, the context and the head of `owned` — fills the first two
 /// cache lines, which the L2 fetches as a pair. Waking a goroutine that ran
 /// on another CPU then costs one miss on its G, not three; the rest (its
 /// task, name, id, stack bounds) is touched when it starts, ends or is
 /// inspected.
 #[repr(C, align(64))]
 pub(crate) struct G {
-    /// The park token: `PARK_EMPTY`, `PARK_PARKED`, `PARK_NOTIFIED` or
-    /// `PARK_HOSTING`.
+    /// The park token: `PARK_EMPTY`, `PARK_PARKED` or `PARK_NOTIFIED`.
     pub park: AtomicU8,
     status: AtomicU8,
     wait_reason: AtomicU8,
@@ -208,9 +200,10 @@ pub(crate) struct G {
     pub sleep: AtomicU64,
     /// The runtime this goroutine belongs to (runtimes are never freed).
     runtime: AtomicPtr<Shared>,
-    /// The coroutine, touched only by the M that runs the G (never by the
-    /// goroutine itself, so it never aliases `owned`).
-    coroutine: UnsafeCell<Option<GCoroutine>>,
+    /// The execution context (stack and saved stack pointer): touched by
+    /// the G's holder while it is not running, and by the goroutine itself
+    /// only in the switch that stores its stack pointer (`switch.rs`).
+    context: UnsafeCell<Option<Context>>,
     owned: UnsafeCell<GOwned>,
     // --- Cold: touched at spawn, exit, on a stack overflow, by `dump`. ---
     /// Goroutine id, fresh for each life of this G; 0 while idle.
@@ -292,7 +285,6 @@ impl G {
             guard_lo: AtomicUsize::new(0),
             guard_hi: AtomicUsize::new(0),
             owned: UnsafeCell::new(GOwned {
-                yielder: ptr::null(),
                 stack_size: 0,
                 deepest_sp: 0,
                 locals: Vec::new(),
@@ -301,7 +293,7 @@ impl G {
             }),
             stack_bytes: AtomicUsize::new(0),
             named: std::sync::atomic::AtomicBool::new(false),
-            coroutine: UnsafeCell::new(None),
+            context: UnsafeCell::new(None),
         }
     }
 
@@ -375,16 +367,17 @@ impl G {
         unsafe { &mut *self.owned.get() }
     }
 
-    /// The coroutine slot.
+    /// The context slot.
     ///
     /// # Safety
-    /// Only the M that holds the G may call this, while the goroutine is not
-    /// running on it (before `resume` or after it returned), and not keep
-    /// two such borrows alive at once.
+    /// Only the G's holder may call this: the M (or the goroutine handing
+    /// off to it) that took the G from a queue, while it is not running;
+    /// or the running goroutine itself, to switch away. No two such borrows
+    /// may be alive at once, and none may outlive a switch away from the G.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn coroutine_mut(&self) -> &mut Option<GCoroutine> {
+    pub(crate) unsafe fn context_mut(&self) -> &mut Option<Context> {
         // SAFETY: exclusivity is the caller's contract.
-        unsafe { &mut *self.coroutine.get() }
+        unsafe { &mut *self.context.get() }
     }
 }
 
@@ -500,7 +493,7 @@ pub(crate) fn all_gs() -> Vec<GRef> {
 
 #[cfg(test)]
 mod tests {
-    use super::G;
+    use super::{Context, G};
     use std::mem::offset_of;
 
     /// The fields of a park / unpark / resume stay within the first two
@@ -514,8 +507,7 @@ mod tests {
             "park/unpark fields end at byte {owned_hot_end}"
         );
         assert!(
-            offset_of!(G, coroutine) + std::mem::size_of::<Option<super::GCoroutine>>()
-                <= super::G_HOT_BYTES
+            offset_of!(G, context) + std::mem::size_of::<Option<Context>>() <= super::G_HOT_BYTES
         );
     }
 }

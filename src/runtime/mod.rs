@@ -37,6 +37,7 @@
 //! leaking a few KiB per runtime is what makes that safe without reference
 //! counting on every wake-up. Dropping a `Runtime` stops its idle threads.
 
+pub(crate) mod context;
 pub(crate) mod current;
 pub(crate) mod g;
 pub(crate) mod handoff;
@@ -52,6 +53,7 @@ pub(crate) mod stack;
 pub(crate) mod stack_slab;
 pub(crate) mod stack_wait;
 pub(crate) mod stats;
+pub(crate) mod switch;
 pub(crate) mod sysmon;
 pub(crate) mod task;
 pub(crate) mod timer_heap;
@@ -319,11 +321,6 @@ where
 /// state (thread-locals, FFI that needs one thread). On a plain thread it
 /// does nothing.
 pub fn lock_os_thread() {
-    // A goroutine hosted by a parked one (see `handoff.rs`) runs on its
-    // host's stack, which must leave this M: get back to the M first.
-    while current::m().is_some_and(|m| m.hosting.get()) {
-        yield_now();
-    }
     if let (Some(m), Some(g)) = (current::m(), current::g()) {
         // SAFETY: the running goroutine is its G's sole holder.
         let owned = unsafe { g.owned_mut() };

@@ -31,7 +31,7 @@
 //! to `EMPTY` and is then the only one allowed to make the G runnable.
 
 use super::current;
-use super::g::{GRef, Switch, WaitReason, PARK_EMPTY, PARK_HOSTING, PARK_NOTIFIED, PARK_PARKED};
+use super::g::{GRef, Switch, WaitReason, PARK_EMPTY, PARK_NOTIFIED, PARK_PARKED};
 use super::hooks::{self, Event};
 use std::sync::atomic::Ordering::*;
 use std::sync::{Condvar, Mutex};
@@ -118,10 +118,9 @@ fn park_g_with(g: GRef, reason: WaitReason, why: Switch) -> bool {
     }
     hooks::emit(|| Event::Park { g, reason });
     match why {
-        // A plain park may run its successor itself (see `handoff.rs`;
-        // only with one P).
-        Switch::Park if g.runtime().procs() == 1 => super::handoff::park_switch(g),
-        _ => super::proc::switch_out(g, why),
+        // A plain park may continue its successor directly (`handoff.rs`).
+        Switch::Park => super::handoff::park_switch(g),
+        _ => super::switch::switch_out(g, why),
     }
     g.set_wait_reason(WaitReason::None);
     true
@@ -171,15 +170,13 @@ fn take_parked(g: GRef) -> bool {
     loop {
         let (new, readies) = match state {
             PARK_NOTIFIED => return false,
-            // Not switched out yet, or hosting a successor on its stack
-            // (`handoff.rs`): the token wakes it, nothing is readied.
-            PARK_EMPTY | PARK_HOSTING => (PARK_NOTIFIED, false),
+            PARK_EMPTY => (PARK_NOTIFIED, false),
             _ => (PARK_EMPTY, true),
         };
         match g.park.compare_exchange_weak(state, new, AcqRel, Acquire) {
             Ok(_) => {
-                if readies || state == PARK_HOSTING {
-                    debug_assert!(state == PARK_PARKED || state == PARK_HOSTING);
+                if readies {
+                    debug_assert_eq!(state, PARK_PARKED);
                     hooks::emit(|| Event::Unpark {
                         g,
                         by: current::g(),

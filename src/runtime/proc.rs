@@ -2,7 +2,9 @@
 //!
 //! An M is an OS thread. It runs goroutines only while it holds a P; its own
 //! native stack plays the part of Go's `g0`: the scheduler code below runs
-//! there, and every goroutine switch goes goroutine → M → goroutine. The loop
+//! there, and a goroutine switch goes goroutine → M → goroutine — except a
+//! hand-off, where a parking goroutine continues the one it readied
+//! directly (`handoff.rs`, `switch.rs`). The loop
 //! is Go's:
 //!
 //! ```text
@@ -13,7 +15,7 @@
 //!     a batch from the global queue
 //!     spin: steal half of a random victim's queue (4 passes, runnext last)
 //!     give the P back, re-check everything, sleep until handed a P
-//! execute:   resume the G's coroutine until it yields, parks or returns,
+//! execute:   resume the G's context until it yields, parks or exits,
 //!            then requeue it / commit its park / free it
 //! ```
 //!
@@ -21,16 +23,16 @@
 //! deadline will slot in, exactly as in Go's `findRunnable`.
 
 use super::current;
-use super::g::{GCoroutine, GRef, Status, Switch};
+use super::g::{GRef, Status, Switch};
 use super::hooks::{self, Event};
 use super::park::{self, MNote, Wake};
 use super::prefetch;
 use super::sched::{Shared, P};
-use super::stack::{self, Stack};
+use super::stack;
 use super::stack_wait;
+use super::switch;
 use super::task;
 use super::timers;
-use corosensei::CoroutineResult;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
@@ -71,9 +73,11 @@ pub(crate) struct M {
     pub note: Arc<MNote>,
     /// The goroutine locked to this M by `lock_os_thread`, if any.
     pub locked_g: Cell<Option<GRef>>,
-    /// Set while a parked goroutine runs a successor on its own stack
-    /// (see `handoff.rs`).
-    pub hosting: Cell<bool>,
+    /// The M's own context while a goroutine runs: its saved stack
+    /// pointer, which goroutines switch back to (`switch.rs`).
+    pub sp: Cell<usize>,
+    /// Set by the goroutine switching back to the M: who, and why.
+    pub switched: Cell<Option<(GRef, Switch)>>,
 }
 
 impl M {
@@ -138,7 +142,8 @@ fn m_main(rt: &'static Shared, id: usize, p: usize, spinning: bool) {
         spinning: Cell::new(false),
         note: Arc::new(MNote::new()),
         locked_g: Cell::new(None),
-        hosting: Cell::new(false),
+        sp: Cell::new(0),
+        switched: Cell::new(None),
     };
     current::set_m(&m);
     m.acquirep(p);
@@ -551,9 +556,10 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
         hand_off_to_locked_m(m, owner, g);
         return None;
     }
+    let mut g = g;
     loop {
         enter_g(m, g, inherit);
-        let Some(result) = resume(m, g) else {
+        let Some((out, why)) = switch::resume(m, g) else {
             // No stack to start it on: it waits for a running goroutine to
             // exit and free one.
             m.curg.set(None);
@@ -561,12 +567,13 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
             return None;
         };
         m.curg.set(None);
-        let finished = matches!(result, CoroutineResult::Return(()));
-        match finish_switch(m, g, result) {
+        // The goroutine that switched back: `g`, or one handed off to.
+        g = out;
+        match finish_switch(m, g, why) {
             // Unparked while switching out: run it again right away.
             AfterSwitch::RunAgain => inherit = true,
             AfterSwitch::Done => {
-                if !finished && m.locked_g.get() == Some(g) {
+                if why != Switch::Exit && m.locked_g.get() == Some(g) {
                     // A locked goroutine lets others run, then resumes here.
                     return stop_locked_m(m);
                 }
@@ -603,7 +610,7 @@ pub(crate) fn enter_g(m: &M, g: GRef, inherit: bool) {
 }
 
 /// What the M does after [`finish_switch`].
-pub(crate) enum AfterSwitch {
+enum AfterSwitch {
     /// The goroutine is settled (queued, parked or freed): run another.
     Done,
     /// It was unparked while it switched out: run it again now.
@@ -613,19 +620,19 @@ pub(crate) enum AfterSwitch {
 /// The M's half of a goroutine's switch-out (Go's `goexit0`, `gosched_m`
 /// and `park_m`): free a finished G, requeue a yielded one, commit a park.
 #[inline(always)]
-pub(crate) fn finish_switch(m: &M, g: GRef, result: CoroutineResult<Switch, ()>) -> AfterSwitch {
-    match result {
-        CoroutineResult::Return(()) => {
+fn finish_switch(m: &M, g: GRef, why: Switch) -> AfterSwitch {
+    match why {
+        Switch::Exit => {
             destroy_g(m, g);
             AfterSwitch::Done
         }
-        CoroutineResult::Yield(Switch::Yield) => {
+        Switch::Yield => {
             g.set_status(Status::Runnable);
             hooks::emit(|| Event::Yield { g });
             runq_put(m.rt, m.p(), g, false);
             AfterSwitch::Done
         }
-        CoroutineResult::Yield(why @ (Switch::Park | Switch::ParkWithTimer(_))) => {
+        Switch::Park | Switch::ParkWithTimer(_) => {
             if let Switch::ParkWithTimer(sleep) = why {
                 timers::push_sleep(m.rt, m.p(), g, sleep);
             }
@@ -670,59 +677,8 @@ pub(crate) fn must_look_around(p: &P) -> bool {
         || stack::under_pressure()
 }
 
-/// Resumes the coroutine of `g`, which has run before (see [`is_started`]).
-#[inline(always)]
-pub(crate) fn resume_started(g: GRef) -> CoroutineResult<Switch, ()> {
-    // SAFETY: as in `resume`: the G is not running and we run it.
-    let slot = unsafe { g.coroutine_mut() };
-    slot.as_mut().expect("a started goroutine").resume(())
-}
-
-/// Whether `g` (held by the caller, not running) has a coroutine already.
-#[inline(always)]
-pub(crate) fn is_started(g: GRef) -> bool {
-    // SAFETY: the caller holds the G and it is not running.
-    unsafe { g.coroutine_mut() }.is_some()
-}
-
-/// Resumes `g`'s coroutine, creating it (and taking a stack) on first run.
-/// `None`: it has not started and no stack can be had now.
-fn resume(m: &M, g: GRef) -> Option<CoroutineResult<Switch, ()>> {
-    // SAFETY: the G is not running (we are about to run it), so the M is
-    // its sole holder; `coroutine` is only touched by the M.
-    let slot = unsafe { g.coroutine_mut() };
-    if slot.is_none() {
-        *slot = Some(start_coroutine(m, g)?);
-    }
-    Some(slot.as_mut().expect("just created").resume(()))
-}
-
-fn start_coroutine(m: &M, g: GRef) -> Option<GCoroutine> {
-    let rt = m.rt;
-    // SAFETY: the M is the sole holder of a G that has not run yet.
-    let size = unsafe { g.owned_mut() }.stack_size;
-    let stack = if size == rt.stacks.stack_size() {
-        // SAFETY: we hold our P.
-        rt.stacks.get(unsafe { &mut m.p().local().stacks })
-    } else {
-        Stack::new(size)
-    };
-    let stack = stack.ok()?;
-    m.p().stats.stacks_taken.inc();
-    let (lo, hi) = stack.guard();
-    g.guard_lo.store(lo, Relaxed);
-    g.guard_hi.store(hi, Relaxed);
-    g.stack_bytes.store(stack.size(), Relaxed);
-    Some(GCoroutine::with_stack(stack, move |yielder, ()| {
-        goroutine_main(g, yielder)
-    }))
-}
-
-/// The bottom frame of every goroutine.
-fn goroutine_main(g: GRef, yielder: &corosensei::Yielder<(), Switch>) {
-    // SAFETY: we are the running goroutine, the G's sole holder; the
-    // borrow ends at once.
-    unsafe { g.owned_mut().yielder = yielder };
+/// What every goroutine runs, above its entry frame (`switch.rs`).
+pub(crate) fn goroutine_main(g: GRef) {
     // Runs the closure, catching a panic, and stores the result.
     g.task.run();
     // Goroutine-local values are dropped here, on the goroutine (their
@@ -740,24 +696,16 @@ fn goroutine_main(g: GRef, yielder: &corosensei::Yielder<(), Switch>) {
     g.task.publish();
 }
 
-/// Switches from the running goroutine `g` back to its M.
-pub(crate) fn switch_out(g: GRef, why: Switch) {
-    // SAFETY: we are the running goroutine; `yielder` was set by
-    // `goroutine_main` and stays valid while the coroutine lives.
-    let yielder = unsafe { &*g.owned_mut().yielder };
-    yielder.suspend(why);
-}
-
 /// Frees a finished goroutine: its stack back to the pool, its G to the
 /// free list (Go's `goexit0` + `gfput`).
 fn destroy_g(m: &M, g: GRef) {
     let rt = m.rt;
     let p = m.p();
-    // SAFETY: the goroutine has returned; the M is its sole holder.
-    let co = unsafe { g.coroutine_mut() }
+    // SAFETY: the goroutine has finished; the M is its sole holder.
+    let context = unsafe { g.context_mut() }
         .take()
-        .expect("finished G has a coroutine");
-    let stack = co.into_stack();
+        .expect("finished G has a context");
+    let stack = context.into_stack();
     g.guard_lo.store(0, Relaxed);
     g.guard_hi.store(0, Relaxed);
     hooks::emit(|| Event::Exit { g });
@@ -849,7 +797,7 @@ pub(crate) fn with_local_gfree<R>(
 
 /// `yield_now` from a goroutine: back to the tail of the queue.
 pub(crate) fn gosched(g: GRef) {
-    switch_out(g, Switch::Yield);
+    switch::switch_out(g, Switch::Yield);
 }
 
 // --- lock_os_thread: Go's lockOSThread / startlockedm / stoplockedm ---

@@ -82,8 +82,7 @@ pub(crate) struct Stack {
     mapping: NonNull<u8>,
     /// Usable bytes above the guard page.
     size: usize,
-    /// Lowest usable address (just above the guard page); cached because
-    /// corosensei asks for the bounds on every switch.
+    /// Lowest usable address (just above the guard page).
     bottom: usize,
     /// Carved from a slab (retired when dropped) rather than a mapping of
     /// its own (unmapped when dropped).
@@ -171,19 +170,6 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         super::stack_slab::give_back(self.mapping.as_ptr() as usize, self.size, self.from_slab);
-    }
-}
-
-// SAFETY: `base()` and `limit()` delimit memory we own exclusively, mapped
-// read-write, aligned to a page (more than STACK_ALIGNMENT), with a guard
-// page below `limit()`.
-unsafe impl corosensei::stack::Stack for Stack {
-    fn base(&self) -> corosensei::stack::StackPointer {
-        corosensei::stack::StackPointer::new(self.top()).expect("stack top is non-zero")
-    }
-
-    fn limit(&self) -> corosensei::stack::StackPointer {
-        corosensei::stack::StackPointer::new(self.bottom()).expect("stack bottom is non-zero")
     }
 }
 

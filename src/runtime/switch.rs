@@ -1,0 +1,192 @@
+//! Switching between goroutines and Ms (Go's `gogo`, `mcall` and a
+//! goroutine's first and last frames), on top of `context.rs`.
+//!
+//! There are three switches:
+//!
+//! * **M → goroutine** ([`resume`]): the M saves its own context in
+//!   `M::sp` and continues the goroutine's.
+//! * **goroutine → M** ([`switch_out`]): the goroutine writes who it is and
+//!   why it stops into `M::switched` and continues the M's context, which
+//!   returns from `resume` and does the M's part (`proc.rs:
+//!   finish_switch`: requeue, commit the park, free the finished).
+//! * **goroutine → goroutine** ([`hand_off`]): a parking goroutine
+//!   continues the goroutine it has just readied directly (`handoff.rs`
+//!   decides when), passing itself along. The M's part for the parker —
+//!   commit its park — is then done by the goroutine switched to, first
+//!   thing ([`after_switch_in`]): only once the parker's registers are
+//!   saved may anyone resume it. If it was woken in between, the commit
+//!   fails and it is readied like any woken goroutine.
+//!
+//! Whatever way a goroutine was continued, it may later switch out to the
+//! M of the thread it is on: every goroutine on a thread runs inside that
+//! M's one `resume` call (the M's context saved in `M::sp`), however many
+//! hand-offs happened since.
+
+use super::context::{self, Context};
+use super::current;
+use super::g::{GRef, Switch, G};
+use super::park;
+use super::proc::{self, M};
+use super::stack::Stack;
+use std::sync::atomic::Ordering::*;
+
+/// Runs `g` on `m` (starting it on its first run) until a goroutine
+/// switches back to the M; returns that goroutine — `g`, or one that was
+/// handed off to since — and why. `None`: `g` has not started and no
+/// stack can be had now.
+///
+/// Inlined, like [`switch_out`], so that no function returns across the
+/// switch (each such return is a mispredicted branch: see `handoff.rs`).
+#[inline(always)]
+pub(crate) fn resume(m: &M, g: GRef) -> Option<(GRef, Switch)> {
+    let to = {
+        // SAFETY: the G is not running and the M took it from a queue (or
+        // a hand-off to a locked M): the M is its sole holder.
+        let slot = unsafe { g.context_mut() };
+        if slot.is_none() {
+            *slot = Some(start(m, g)?);
+        }
+        slot.as_ref().expect("just started").sp()
+    };
+    // SAFETY: `to` is `g`'s switched-out context, which only its holder
+    // (us) continues. The M's slot `m.sp` is what a goroutine on this
+    // thread switches back to; the M's frame outlives every goroutine run
+    // from it.
+    unsafe { context::switch(m.sp.as_ptr(), to, 0) };
+    Some(
+        m.switched
+            .take()
+            .expect("a goroutine switching to its M says why"),
+    )
+}
+
+/// Whether `g` (held by the caller, not running) has a context already.
+#[inline(always)]
+pub(crate) fn is_started(g: GRef) -> bool {
+    // SAFETY: the caller holds the G and it is not running.
+    unsafe { g.context_mut() }.is_some()
+}
+
+/// Gives `g` (held by the caller, not started) its context, so that it can
+/// be handed off to. False if no stack can be had now.
+pub(crate) fn prepare(m: &M, g: GRef) -> bool {
+    match start(m, g) {
+        Some(context) => {
+            // SAFETY: as in `is_started`.
+            *unsafe { g.context_mut() } = Some(context);
+            true
+        }
+        None => false,
+    }
+}
+
+/// A new goroutine's context: a stack from the P's cache (or a custom-sized
+/// one), entering [`goroutine_entry`].
+fn start(m: &M, g: GRef) -> Option<Context> {
+    let rt = m.rt;
+    // SAFETY: the M is the sole holder of a G that has not run yet.
+    let size = unsafe { g.owned_mut() }.stack_size;
+    let stack = if size == rt.stacks.stack_size() {
+        // SAFETY: we hold our P.
+        rt.stacks.get(unsafe { &mut m.p().local().stacks })
+    } else {
+        Stack::new(size)
+    };
+    let stack = stack.ok()?;
+    m.p().stats.stacks_taken.inc();
+    let (lo, hi) = stack.guard();
+    g.guard_lo.store(lo, Relaxed);
+    g.guard_hi.store(hi, Relaxed);
+    g.stack_bytes.store(stack.size(), Relaxed);
+    Some(Context::new(stack, goroutine_entry, g.as_ptr() as usize))
+}
+
+/// The first frame of every goroutine. `g` is its G; `passed` what the
+/// switch that entered it passed (a hand-off's parker).
+extern "C" fn goroutine_entry(g: usize, passed: usize) -> ! {
+    after_switch_in(passed);
+    // SAFETY: `start` passed a pointer made from a GRef.
+    let g = unsafe { GRef::from_ptr(g as *mut G) };
+    proc::goroutine_main(g);
+    exit(g)
+}
+
+/// A finished goroutine's last switch: to its M, which frees its stack.
+fn exit(g: GRef) -> ! {
+    let m = current::m().expect("a goroutine runs on an M");
+    m.switched.set(Some((g, Switch::Exit)));
+    let mut never_resumed = 0usize;
+    // SAFETY: the M's context is switched out in `resume` on this thread;
+    // nothing ever switches back here (the M frees this stack), so the
+    // saved stack pointer may go to a local.
+    unsafe { context::switch(&mut never_resumed, m.sp.get(), 0) };
+    unreachable!("a finished goroutine was resumed")
+}
+
+/// Switches from the running goroutine `g` to its M, which does `why`.
+/// Returns when `g` is continued (by an M, or by a hand-off).
+#[inline(always)]
+pub(crate) fn switch_out(g: GRef, why: Switch) {
+    let m = current::m().expect("a goroutine runs on an M");
+    m.switched.set(Some((g, why)));
+    // SAFETY: `g` is running: its context slot is ours until the switch
+    // stores into it, after which whoever continues `g` owns it. The M's
+    // context is switched out in `resume` on this thread.
+    let passed = unsafe {
+        let from = g
+            .context_mut()
+            .as_mut()
+            .expect("a running goroutine has a context");
+        context::switch(from.sp_slot(), m.sp.get(), 0)
+    };
+    after_switch_in(passed);
+}
+
+/// Switches from the parking goroutine `g` straight to `next`, taken from
+/// the P's `runnext` and started (see `handoff.rs`). Returns when `g` is
+/// continued.
+#[inline(always)]
+pub(crate) fn hand_off(m: &M, g: GRef, next: GRef) {
+    proc::enter_g(m, next, true);
+    // SAFETY: `g` is running (its slot is ours until the switch stores
+    // into it); `next` is started and was taken from our queue, so we are
+    // its sole holder and continue it once. `g` is passed along: the
+    // goroutine we continue commits its park.
+    let passed = unsafe {
+        let from = g
+            .context_mut()
+            .as_mut()
+            .expect("a running goroutine has a context");
+        let to = next
+            .context_mut()
+            .as_ref()
+            .expect("a started goroutine")
+            .sp();
+        context::switch(from.sp_slot(), to, g.as_ptr() as usize)
+    };
+    after_switch_in(passed);
+}
+
+/// First thing a goroutine does when continued: if it was handed off to,
+/// finish the parker's park.
+#[inline(always)]
+fn after_switch_in(passed: usize) {
+    if passed != 0 {
+        // SAFETY: `hand_off` passes a pointer made from a GRef.
+        finish_hand_off(unsafe { GRef::from_ptr(passed as *mut G) });
+    }
+}
+
+/// The M's part of a park, done for a goroutine that handed off to us: its
+/// registers are saved now, so commit the park; if an unpark got in first,
+/// it is runnable again (next on this P, like any goroutine woken here).
+#[inline(never)]
+fn finish_hand_off(parker: GRef) {
+    let m = current::m().expect("a goroutine runs on an M");
+    let stats = &m.p().stats;
+    stats.parks.inc();
+    stats.handoffs.inc();
+    if !park::commit_park(parker) {
+        proc::ready(parker);
+    }
+}
