@@ -93,6 +93,14 @@ pub(crate) unsafe fn switch(from: *mut usize, to: usize, pass: usize) -> usize {
     unsafe { arch::switch(from, to, pass) }
 }
 
+/// Writes a new context's initial frame at `sp` (the top of a fresh stack).
+fn write_frame(sp: usize, frame: &[usize]) -> usize {
+    // SAFETY: `[sp, sp + frame.len() words)` lies at the top of the fresh
+    // stack the caller owns, aligned for usize.
+    unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), sp as *mut usize, frame.len()) };
+    sp
+}
+
 #[cfg(target_arch = "x86_64")]
 mod arch {
     use super::Entry;
@@ -157,12 +165,8 @@ mod arch {
     /// switched-out context: the resume address (`trampoline`), here
     /// followed by `arg` and `entry` for the trampoline.
     pub(super) fn initial_frame(top: usize, entry: Entry, arg: usize) -> usize {
-        let sp = top - 4 * 8;
-        let frame: [usize; 4] = [trampoline as *const () as usize, arg, entry as usize, 0];
-        // SAFETY: `[sp, top)` lies in the stack the caller owns (the top
-        // of a fresh stack), aligned for usize.
-        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), sp as *mut usize, frame.len()) };
-        sp
+        let frame = [trampoline as *const () as usize, arg, entry as usize, 0];
+        super::write_frame(top - 4 * 8, &frame)
     }
 }
 
@@ -243,12 +247,8 @@ mod arch {
     /// switched-out context: the resume address (`trampoline`) at offset
     /// 16, here with `arg` and `entry` where x29 and x19 would be.
     pub(super) fn initial_frame(top: usize, entry: Entry, arg: usize) -> usize {
-        let sp = top - 4 * 8;
-        let frame: [usize; 4] = [arg, entry as usize, trampoline as *const () as usize, 0];
-        // SAFETY: `[sp, top)` lies in the stack the caller owns (the top
-        // of a fresh stack), aligned for usize.
-        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), sp as *mut usize, frame.len()) };
-        sp
+        let frame = [arg, entry as usize, trampoline as *const () as usize, 0];
+        super::write_frame(top - 4 * 8, &frame)
     }
 }
 
