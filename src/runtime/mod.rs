@@ -2,8 +2,8 @@
 //!
 //! # The model
 //!
-//! * **G** (`g.rs`) — a goroutine: a stackful coroutine with its own stack
-//!   (`stack.rs`), a status, a wait reason and a park token.
+//! * **G** (`g.rs`) — a goroutine: an execution context (`context.rs`) on
+//!   its own stack (`stack.rs`), a status, a wait reason and a park token.
 //! * **M** (`proc.rs`) — an OS thread that runs Gs, one at a time.
 //! * **P** (`sched.rs`) — a processor: the right to run Gs. There are exactly
 //!   `procs` Ps (`GORO_MAXPROCS`); an M must hold one to run Gs. Each P has a
@@ -18,12 +18,14 @@
 //! governed by the spinning protocol (`sched.rs`).
 //!
 //! Blocking is one primitive (`park.rs`): a goroutine parks by switching to
-//! its M's native stack, and is made runnable again by `unpark`, which puts
-//! it in the waker's `runnext` (Go's hand-off locality).
+//! its M's native stack — or, if it has just readied a goroutine into its
+//! P's `runnext`, straight to that one (`handoff.rs`) — and is made
+//! runnable again by `unpark`, which puts it in the waker's `runnext` (Go's
+//! hand-off locality).
 //!
 //! A goroutine's life: `spawn.rs` takes a G off a free list and queues it
-//! (no stack yet) → an M picks it → `proc.rs: start_coroutine` takes a
-//! pooled stack and enters it → it runs, parks, is readied, resumes
+//! (no stack yet) → an M picks it → `switch.rs: start` takes a pooled stack
+//! and enters it → it runs, parks, is readied, resumes
 //! (possibly on another M) → it returns → its stack goes back to the P's
 //! cache and its G to the P's free list.
 //!

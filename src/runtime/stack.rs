@@ -37,7 +37,7 @@ use std::sync::Mutex;
 
 /// Default usable stack size: 256 KiB of address space, committed lazily.
 pub(crate) const DEFAULT_STACK_SIZE: usize = 256 * 1024;
-/// Smallest stack we hand out: enough for the coroutine trampoline, a panic
+/// Smallest stack we hand out: enough for the context trampoline, a panic
 /// and a `format!`.
 pub(crate) const MIN_STACK_SIZE: usize = 16 * 1024;
 /// Bytes at the top of a stack left committed by [`Stack::trim`].
