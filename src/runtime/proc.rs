@@ -727,6 +727,7 @@ fn destroy_g(m: &M, g: GRef) {
 /// Makes a parked `g` runnable (Go's `ready`): into the current P's
 /// `runnext` when called on one of its runtime's Ms — the woken G runs next,
 /// on a warm cache — else onto the global queue.
+#[inline]
 pub(crate) fn ready(g: GRef) {
     make_runnable(g, true);
 }

@@ -142,16 +142,27 @@ pub(crate) fn switch_out(g: GRef, why: Switch) {
     after_switch_in(passed);
 }
 
+/// What a hand-off passes to the goroutine it continues: the parker, and
+/// the M (saving that goroutine a thread-local lookup). It lives in the
+/// parker's frame, which stays put until the parker's park is committed —
+/// by the reader, after reading it.
+struct HandOff<'a> {
+    parker: GRef,
+    m: &'a M,
+}
+
 /// Switches from the parking goroutine `g` straight to `next`, taken from
 /// the P's `runnext` and started (see `handoff.rs`). Returns when `g` is
 /// continued.
 #[inline(always)]
 pub(crate) fn hand_off(m: &M, g: GRef, next: GRef) {
     proc::enter_g(m, next, true);
+    let note = HandOff { parker: g, m };
     // SAFETY: `g` is running (its slot is ours until the switch stores
     // into it); `next` is started and was taken from our queue, so we are
-    // its sole holder and continue it once. `g` is passed along: the
-    // goroutine we continue commits its park.
+    // its sole holder and continue it once. `note` is passed along: the
+    // goroutine we continue reads it and then commits our park; until
+    // then nothing can continue us, so the frame holding it stays put.
     let passed = unsafe {
         let from = g
             .context_mut()
@@ -162,7 +173,7 @@ pub(crate) fn hand_off(m: &M, g: GRef, next: GRef) {
             .as_ref()
             .expect("a started goroutine")
             .sp();
-        context::switch(from.sp_slot(), to, g.as_ptr() as usize)
+        context::switch(from.sp_slot(), to, &note as *const HandOff as usize)
     };
     after_switch_in(passed);
 }
@@ -172,21 +183,29 @@ pub(crate) fn hand_off(m: &M, g: GRef, next: GRef) {
 #[inline(always)]
 fn after_switch_in(passed: usize) {
     if passed != 0 {
-        // SAFETY: `hand_off` passes a pointer made from a GRef.
-        finish_hand_off(unsafe { GRef::from_ptr(passed as *mut G) });
+        // SAFETY: `hand_off` passes a pointer to its `HandOff`, alive
+        // until the parker's park is committed (below, after the read).
+        let HandOff { parker, m } = unsafe { &*(passed as *const HandOff) };
+        finish_hand_off(m, *parker);
     }
 }
 
 /// The M's part of a park, done for a goroutine that handed off to us: its
 /// registers are saved now, so commit the park; if an unpark got in first,
 /// it is runnable again (next on this P, like any goroutine woken here).
-#[inline(never)]
-fn finish_hand_off(parker: GRef) {
-    let m = current::m().expect("a goroutine runs on an M");
+#[inline(always)]
+fn finish_hand_off(m: &M, parker: GRef) {
     let stats = &m.p().stats;
     stats.parks.inc();
     stats.handoffs.inc();
     if !park::commit_park(parker) {
-        proc::ready(parker);
+        ready_parker(parker);
     }
+}
+
+/// A parker woken before its park was committed: runnable again.
+#[cold]
+#[inline(never)]
+fn ready_parker(parker: GRef) {
+    proc::ready(parker);
 }
