@@ -200,6 +200,9 @@ pub(crate) struct G {
     pub sleep: AtomicU64,
     /// The runtime this goroutine belongs to (runtimes are never freed).
     runtime: AtomicPtr<Shared>,
+    /// Where the goroutine's stack was when it last switched out (0: it
+    /// has not run): a hint for prefetching it before it is resumed.
+    pub stack_hint: AtomicUsize,
     /// The execution context (stack and saved stack pointer): touched by
     /// the G's holder while it is not running, and by the goroutine itself
     /// only in the switch that stores its stack pointer (`switch.rs`).
@@ -277,6 +280,7 @@ impl G {
             wait_reason: AtomicU8::new(WaitReason::None as u8),
             park: AtomicU8::new(PARK_EMPTY),
             sleep: AtomicU64::new(0),
+            stack_hint: AtomicUsize::new(0),
             refs: AtomicU8::new(0),
             task: TaskCell::new(),
             runtime: AtomicPtr::new(ptr::null_mut()),

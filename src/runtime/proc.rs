@@ -363,6 +363,9 @@ fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
         // spawner or waker): start fetching one a few places ahead while
         // these run, far enough for the load to finish in time.
         prefetch::g(p.runq.peek(PREFETCH_AHEAD));
+        // The next one's G was prefetched two pops ago: its stack hint is
+        // in the cache by now, and its stack top has a whole run to load.
+        prefetch::stack(p.runq.peek(0));
     }
     found
 }

@@ -129,6 +129,7 @@ fn exit(g: GRef) -> ! {
 pub(crate) fn switch_out(g: GRef, why: Switch) {
     let m = current::m().expect("a goroutine runs on an M");
     m.switched.set(Some((g, why)));
+    note_stack(g);
     // SAFETY: `g` is running: its context slot is ours until the switch
     // stores into it, after which whoever continues `g` owns it. The M's
     // context is switched out in `resume` on this thread.
@@ -176,6 +177,15 @@ pub(crate) fn hand_off(m: &M, g: GRef, next: GRef) {
         context::switch(from.sp_slot(), to, &note as *const HandOff as usize)
     };
     after_switch_in(passed);
+}
+
+/// Leaves a hint of where `g`'s stack top will be while it is switched
+/// out, for `prefetch::stack` (an M about to resume it starts loading it).
+#[inline(always)]
+fn note_stack(g: GRef) {
+    let here = 0u8;
+    g.stack_hint
+        .store(std::ptr::addr_of!(here) as usize, Relaxed);
 }
 
 /// First thing a goroutine does when continued: if it was handed off to,
