@@ -50,15 +50,18 @@ fn ping_pong_switches_are_hand_offs() {
     });
 }
 
-/// With two Ps, a goroutine woken while the goroutine it handed off to runs
-/// on is run by the other P: here the readied one spins until its readier
-/// — woken meanwhile by a plain thread — sets a flag. A hand-off leaves
-/// the readier switched out like any parked goroutine, free to run
-/// anywhere (were it stuck under its successor, this would never end).
+/// With two Ps, a goroutine woken right after it handed off is run by the
+/// other P: here the goroutine it handed off to spins until the parker —
+/// woken meanwhile by a plain thread — sets a flag. A hand-off leaves the
+/// parker switched out like any parked goroutine, free to run anywhere; a
+/// parker tied to its successor (run on the parker's stack, say) would
+/// never set the flag. The hand-offs are counted, so the test knows it
+/// took that path.
 #[test]
 fn woken_goroutine_runs_while_its_successor_spins() {
     watchdog("woken_goroutine_runs_while_its_successor_spins", || {
-        runtime(2).run(|| {
+        let handoffs = runtime(2).run(|| {
+            let before = goro::stats().handoffs;
             for _ in 0..50 {
                 let flag = Arc::new(AtomicBool::new(false));
                 let (start_tx, start_rx) = goro::chan::<()>(0);
@@ -83,7 +86,9 @@ fn woken_goroutine_runs_while_its_successor_spins() {
                 spinner.join().unwrap();
                 waker.join().unwrap();
             }
+            goro::stats().handoffs - before
         });
+        assert!(handoffs >= 25, "only {handoffs} hand-offs in 50 rounds");
     });
 }
 

@@ -13,23 +13,27 @@
 //! (`handoff.rs`): one switch instead of two, and the parked goroutine is
 //! fully switched out — any M may resume it later.
 //!
-//! **How a switch works.** `switch` is an ordinary `extern "C"` call as
-//! far as the compiler knows, so the caller-saved registers are already
-//! saved by the calling code. It pushes the callee-saved registers onto
-//! the current stack, stores the stack pointer through `from`, loads the
-//! stack pointer `to`, pops that context's callee-saved registers and
-//! returns — to the point where *that* context called `switch`. A value
-//! travels along: the third argument comes out as the return value on the
-//! other side (the scheduler uses it to tell a goroutine who handed off to
-//! it).
+//! **How a switch works.** `switch` is inline assembly that declares
+//! every register clobbered except the two the compiler will not let it
+//! name (x86-64: rbx and rbp; AArch64: x19 and the frame pointer x29),
+//! which it saves itself, so the compiler saves around it only what is
+//! live there — usually a handful of registers. It pushes the address of
+//! its own resume point, stores the stack pointer through `from`, loads
+//! the stack pointer `to`, pops that context's resume point and *jumps*
+//! there. A jump, not a call/return pair: the CPU predicts an indirect
+//! jump from its history (a ping-pong's targets alternate predictably),
+//! while a `ret` is predicted from the return-address stack, which a stack
+//! switch has just made wrong — and each mispredicted branch costs several
+//! nanoseconds. A value travels along: `pass` comes out as the return
+//! value on the other side (the scheduler uses it to tell a goroutine who
+//! handed off to it).
 //!
-//! **A new context** is a stack laid out as if its goroutine had called
-//! `switch` just before its first instruction: the saved registers hold
-//! the entry function and its argument, and the return address is
-//! [`trampoline`], which calls `entry(arg, passed)`. The entry never
-//! returns (a finished goroutine switches away for good); the trampoline's
-//! unwind info marks the end of the call chain, so backtraces stop there
-//! cleanly.
+//! **A new context** is a stack whose resume point is the trampoline,
+//! with the entry function and its argument beside it; the trampoline
+//! calls `entry(arg, passed)`. The entry never returns (a finished
+//! goroutine switches away for good). The trampoline ends the call chain
+//! for both kinds of unwinder: its unwind info says there is no caller,
+//! and it clears the frame pointer (and, on AArch64, the link register).
 //!
 //! Not saved: the floating-point control and status registers (x86's
 //! MXCSR and x87 control word, AArch64's FPCR). Goroutines share their
@@ -54,7 +58,9 @@ impl Context {
     /// `entry(arg, passed)`.
     pub(crate) fn new(stack: Stack, entry: Entry, arg: usize) -> Context {
         let top = stack.top() & !15;
-        let sp = arch::initial_frame(top, entry, arg);
+        // SAFETY: the 32 bytes below `top` are the top of `stack`, which
+        // we own and nothing runs on yet.
+        let sp = unsafe { arch::initial_frame(top, entry, arg) };
         Context { sp, stack }
     }
 
@@ -93,10 +99,13 @@ pub(crate) unsafe fn switch(from: *mut usize, to: usize, pass: usize) -> usize {
     unsafe { arch::switch(from, to, pass) }
 }
 
-/// Writes a new context's initial frame at `sp` (the top of a fresh stack).
-fn write_frame(sp: usize, frame: &[usize]) -> usize {
-    // SAFETY: `[sp, sp + frame.len() words)` lies at the top of the fresh
-    // stack the caller owns, aligned for usize.
+/// Writes a new context's initial frame at `sp`; returns `sp`.
+///
+/// # Safety
+/// `[sp, sp + frame.len() words)` is writable memory the caller owns
+/// (the top of a fresh stack), aligned for `usize`.
+unsafe fn write_frame(sp: usize, frame: &[usize]) -> usize {
+    // SAFETY: the caller's contract.
     unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), sp as *mut usize, frame.len()) };
     sp
 }
@@ -145,7 +154,8 @@ mod arch {
 
     /// The first code of a new context, jumped to by `switch` with the
     /// stack holding `arg` and `entry` and `passed` in rdx. The CFI says
-    /// there is no caller.
+    /// there is no caller, and rbp is cleared: the frame-pointer chain
+    /// ends here too.
     #[unsafe(naked)]
     unsafe extern "C" fn trampoline() -> ! {
         naked_asm!(
@@ -155,6 +165,7 @@ mod arch {
             "mov rax, [rsp + 8]",
             "mov rsi, rdx",
             "and rsp, -16",
+            "xor ebp, ebp",
             "call rax",
             "ud2",
             ".cfi_endproc",
@@ -164,9 +175,13 @@ mod arch {
     /// Lays out, below `top` (16-byte aligned), what `switch` expects of a
     /// switched-out context: the resume address (`trampoline`), here
     /// followed by `arg` and `entry` for the trampoline.
-    pub(super) fn initial_frame(top: usize, entry: Entry, arg: usize) -> usize {
+    ///
+    /// # Safety
+    /// The 32 bytes below `top` are writable stack memory the caller owns.
+    pub(super) unsafe fn initial_frame(top: usize, entry: Entry, arg: usize) -> usize {
         let frame = [trampoline as *const () as usize, arg, entry as usize, 0];
-        super::write_frame(top - 4 * 8, &frame)
+        // SAFETY: the caller's contract; `top` is 16-byte aligned.
+        unsafe { super::write_frame(top - 4 * 8, &frame) }
     }
 }
 
@@ -177,8 +192,9 @@ mod arch {
 
     /// See [`super::switch`]. The compiler may not be told that x19 and
     /// the frame pointer x29 are clobbered, so they are saved here; every
-    /// other register but sp is declared clobbered (x18, the platform
-    /// register, is left alone), and the compiler saves those it needs.
+    /// other register but sp is declared clobbered (x18 through
+    /// `clobber_abi`, where the platform allows), and the compiler saves
+    /// those it needs.
     /// The stack at a switched-out context's saved pointer: x29, x19,
     /// resume address, padding.
     #[inline(always)]
@@ -227,7 +243,8 @@ mod arch {
 
     /// The first code of a new context, branched to by `switch` with the
     /// stack holding `arg` and `entry` and `passed` in x2. The CFI says
-    /// there is no caller.
+    /// there is no caller, and x29 and x30 are cleared: the frame-pointer
+    /// chain ends here too.
     #[unsafe(naked)]
     unsafe extern "C" fn trampoline() -> ! {
         naked_asm!(
@@ -237,6 +254,8 @@ mod arch {
             "ldr x9, [sp, #8]",
             "mov x1, x2",
             "add sp, sp, #32",
+            "mov x29, xzr",
+            "mov x30, xzr",
             "blr x9",
             "brk #1",
             ".cfi_endproc",
@@ -246,9 +265,13 @@ mod arch {
     /// Lays out, below `top` (16-byte aligned), what `switch` expects of a
     /// switched-out context: the resume address (`trampoline`) at offset
     /// 16, here with `arg` and `entry` where x29 and x19 would be.
-    pub(super) fn initial_frame(top: usize, entry: Entry, arg: usize) -> usize {
+    ///
+    /// # Safety
+    /// The 32 bytes below `top` are writable stack memory the caller owns.
+    pub(super) unsafe fn initial_frame(top: usize, entry: Entry, arg: usize) -> usize {
         let frame = [arg, entry as usize, trampoline as *const () as usize, 0];
-        super::write_frame(top - 4 * 8, &frame)
+        // SAFETY: the caller's contract; `top` is 16-byte aligned.
+        unsafe { super::write_frame(top - 4 * 8, &frame) }
     }
 }
 

@@ -35,40 +35,111 @@ use std::sync::atomic::Ordering::*;
 
 /// The switch-out of a goroutine `g` that parks: straight to its successor
 /// if it has one, else to its M. Returns once `g` is continued.
+///
+/// # Safety
+/// `g` is the goroutine running on this thread, parking (its waiter is
+/// registered, its status `Waiting`).
 #[inline]
-pub(crate) fn park_switch(g: GRef) {
-    if let Some(m) = current::m() {
-        if let Some(next) = successor(m) {
-            switch::hand_off(m, g, next);
-            return;
-        }
+pub(crate) unsafe fn park_switch(g: GRef) {
+    let m = current::m().expect("a goroutine runs on an M");
+    match successor(m) {
+        // SAFETY: the caller's contract; `next` was taken from our P's
+        // queue and has started.
+        Some(next) => unsafe { switch::hand_off(m, g, next) },
+        // SAFETY: the caller's contract.
+        None => unsafe { switch::switch_out(m, g, Switch::Park) },
     }
-    switch::switch_out(g, Switch::Park);
 }
 
 /// Takes the goroutine the M would run next, if a hand-off may continue it
 /// (see the module docs).
 #[inline]
 fn successor(m: &M) -> Option<GRef> {
-    if m.locked_g.get().is_some() {
-        return None;
-    }
     let p = m.try_p()?;
-    if proc::must_look_around(p) || p.runnext.load(Relaxed).is_null() {
+    if p.runnext.load(Relaxed).is_null() || m.locked_g.get().is_some() || proc::must_look_around(p)
+    {
         return None;
     }
-    let next = p.runnext.swap(std::ptr::null_mut(), Acquire);
-    if next.is_null() {
-        return None; // A thief took it.
-    }
-    // SAFETY: run queues only hold pointers made from GRefs.
-    let next = unsafe { GRef::from_ptr(next) };
-    // SAFETY: taken from the queue, the G is ours and not running.
-    let locked = unsafe { next.owned_mut() }.locked;
-    if !locked && (switch::is_started(next) || switch::prepare(m, next)) {
+    let next = proc::take_runnext(p)?;
+    // SAFETY: taken from our queue, the G is ours and not running.
+    if !unsafe { next.owned_mut() }.locked && unsafe { switch::ensure_started(m, next) } {
         return Some(next);
     }
     // Back where it was (nobody else readies into our `runnext`).
     proc::runq_put(m.rt, p, next, true);
     None
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use crate::runtime::current;
+    use crate::runtime::hooks::{self, Event};
+    use crate::runtime::park::Unparker;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A parker woken after it decided to park but before its park is
+    /// committed — here by the event hook, on the parker's own `Park`
+    /// event — is readied by the goroutine it handed off to, and runs on:
+    /// a ping-pong in which every other real park of the pinger is
+    /// pre-empted that way still completes with the right values, through
+    /// hand-offs. (Were the parker not readied, it would never run again.)
+    #[test]
+    fn parker_woken_before_its_park_is_committed_runs_on() {
+        let _one_listener = hooks::LISTENER_TESTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let pinger = Arc::new(AtomicUsize::new(0));
+        let early_wakes = Arc::new(AtomicUsize::new(0));
+        let (target, wakes) = (pinger.clone(), early_wakes.clone());
+        let parks = AtomicUsize::new(0);
+        hooks::set_listener(Some(Box::new(move |e: &Event| {
+            if let Event::Park { g, .. } = e {
+                // Every other park: when it goes through the M, the M runs
+                // a parker woken this way again at once, and a pinger woken
+                // on every park would never let the ponger run.
+                if g.as_ptr() as usize == target.load(SeqCst)
+                    && parks.fetch_add(1, SeqCst).is_multiple_of(2)
+                {
+                    wakes.fetch_add(1, SeqCst);
+                    Unparker::Goroutine(*g).unpark();
+                }
+            }
+        })));
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = crate::Runtime::builder().procs(1).build().unwrap();
+            let handoffs = rt.run(move || {
+                const ROUNDS: u64 = 2_000;
+                let (ping_tx, ping_rx) = crate::chan::<u64>(0);
+                let (pong_tx, pong_rx) = crate::chan::<u64>(0);
+                let before = crate::stats().handoffs;
+                let ponger = crate::go(move || {
+                    for v in ping_rx.iter() {
+                        pong_tx.send(v + 1).unwrap();
+                    }
+                });
+                let me = current::g().expect("a goroutine");
+                pinger.store(me.as_ptr() as usize, SeqCst);
+                for i in 0..ROUNDS {
+                    ping_tx.send(i).unwrap();
+                    assert_eq!(pong_rx.recv().unwrap(), i + 1);
+                }
+                pinger.store(0, SeqCst);
+                drop(ping_tx);
+                ponger.join().unwrap();
+                crate::stats().handoffs - before
+            });
+            let _ = done_tx.send(handoffs);
+        });
+        let handoffs = done_rx.recv_timeout(Duration::from_secs(30));
+        hooks::set_listener(None);
+        let handoffs = handoffs.expect("a parker woken before its commit never ran again");
+        assert!(
+            early_wakes.load(SeqCst) > 100,
+            "the pinger's parks were not woken early"
+        );
+        assert!(handoffs > 100, "only {handoffs} hand-offs");
+    }
 }

@@ -48,6 +48,11 @@ fn emit_slow(event: &Event) {
     }
 }
 
+/// Tests that install a listener take this first: there is one listener
+/// for the whole process, and the test harness runs tests in parallel.
+#[cfg(test)]
+pub(crate) static LISTENER_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Installs (or with `None` removes) the listener.
 #[cfg_attr(not(test), allow(dead_code))] // The tracer (a later issue) will call it.
 pub(crate) fn set_listener(listener: Option<Listener>) {
@@ -65,6 +70,7 @@ mod tests {
     /// (with its reason), unparked, started again, exited.
     #[test]
     fn listener_sees_a_goroutines_life() {
+        let _one_listener = LISTENER_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         let rt = crate::Runtime::builder().procs(1).build().unwrap();
         let ours: &'static crate::runtime::sched::Shared = rt.shared();
         let log: Arc<Mutex<Vec<(u64, String)>>> = Arc::default();

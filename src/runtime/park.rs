@@ -24,10 +24,12 @@
 //! * `PARKED`   — the goroutine is off its M, waiting.
 //!
 //! The race between a goroutine going to sleep and a concurrent unpark is
-//! settled on the M *after* the goroutine's stack is fully switched out
-//! (`commit_park`, Go's `park_m` + `unlockf`): the M moves the token
+//! settled *after* the goroutine's stack is fully switched out
+//! (`commit_park`, Go's `park_m` + `unlockf`) — by its M, or by the
+//! goroutine it handed off to (`switch.rs`): the token moves
 //! `EMPTY → PARKED` by CAS; if an unpark got there first (`NOTIFIED`), the
-//! goroutine runs again at once. An unpark that sees `PARKED` moves it back
+//! goroutine runs again (at once on the M; from `runnext` after a
+//! hand-off). An unpark that sees `PARKED` moves it back
 //! to `EMPTY` and is then the only one allowed to make the G runnable.
 
 use super::current;
@@ -119,14 +121,21 @@ fn park_g_with(g: GRef, reason: WaitReason, why: Switch) -> bool {
     hooks::emit(|| Event::Park { g, reason });
     match why {
         // A plain park may continue its successor directly (`handoff.rs`).
-        Switch::Park => super::handoff::park_switch(g),
-        _ => super::switch::switch_out(g, why),
+        // SAFETY: `g` is running here and parking: its waiter is
+        // registered and its status set above.
+        Switch::Park => unsafe { super::handoff::park_switch(g) },
+        _ => {
+            let m = current::m().expect("a goroutine runs on an M");
+            // SAFETY: `g` is the goroutine running here, `m` its M.
+            unsafe { super::switch::switch_out(m, g, why) }
+        }
     }
     g.set_wait_reason(WaitReason::None);
     true
 }
 
-/// Called by the M once the goroutine's stack is switched out. Returns true
+/// Called once the goroutine's stack is switched out, by its M or by the
+/// goroutine it handed off to. Returns true
 /// if the goroutine is now parked; false if a token arrived meanwhile and
 /// the goroutine must run again.
 pub(crate) fn commit_park(g: GRef) -> bool {

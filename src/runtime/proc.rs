@@ -342,14 +342,8 @@ fn stop_m(m: &M) -> Wake {
 
 /// Takes `runnext`, else the head of the local queue (Go's `runqget`).
 fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
-    // Look before swapping: an empty `runnext` is common (every yield) and
-    // a plain load is much cheaper than an atomic exchange.
-    if !p.runnext.load(Relaxed).is_null() {
-        let next = p.runnext.swap(std::ptr::null_mut(), Acquire);
-        if !next.is_null() {
-            // SAFETY: run queues only hold pointers made from GRefs.
-            return Some((unsafe { GRef::from_ptr(next) }, true));
-        }
+    if let Some(next) = take_runnext(p) {
+        return Some((next, true));
     }
     // With one P there is nobody to steal from our queue.
     let no_stealers = rt.procs() == 1;
@@ -368,6 +362,19 @@ fn runq_get(rt: &Shared, p: &P) -> Option<(GRef, bool)> {
         prefetch::stack(p.runq.peek(0));
     }
     found
+}
+
+/// Takes `p`'s `runnext` (the caller holds `p`).
+#[inline(always)]
+pub(crate) fn take_runnext(p: &P) -> Option<GRef> {
+    // Look before swapping: an empty `runnext` is common (every yield) and
+    // a plain load is much cheaper than an atomic exchange.
+    if p.runnext.load(Relaxed).is_null() {
+        return None;
+    }
+    let next = p.runnext.swap(std::ptr::null_mut(), Acquire);
+    // SAFETY: run queues only hold pointers made from GRefs.
+    (!next.is_null()).then(|| unsafe { GRef::from_ptr(next) })
 }
 
 /// How far ahead in the local queue `runq_get` prefetches (the ones
@@ -562,7 +569,9 @@ fn execute(m: &M, g: GRef, mut inherit: bool) -> Option<(GRef, bool)> {
     let mut g = g;
     loop {
         enter_g(m, g, inherit);
-        let Some((out, why)) = switch::resume(m, g) else {
+        // SAFETY: we are `m`'s thread on its own stack, and hold `g`
+        // (taken from a queue, or handed over with this locked M).
+        let Some((out, why)) = (unsafe { switch::resume(m, g) }) else {
             // No stack to start it on: it waits for a running goroutine to
             // exit and free one.
             m.curg.set(None);
@@ -709,6 +718,7 @@ fn destroy_g(m: &M, g: GRef) {
         .take()
         .expect("finished G has a context");
     let stack = context.into_stack();
+    g.stack_hint.store(0, Relaxed);
     g.guard_lo.store(0, Relaxed);
     g.guard_hi.store(0, Relaxed);
     hooks::emit(|| Event::Exit { g });
@@ -801,7 +811,9 @@ pub(crate) fn with_local_gfree<R>(
 
 /// `yield_now` from a goroutine: back to the tail of the queue.
 pub(crate) fn gosched(g: GRef) {
-    switch::switch_out(g, Switch::Yield);
+    let m = current::m().expect("a goroutine runs on an M");
+    // SAFETY: `g` is the running goroutine (the caller's), `m` its M.
+    unsafe { switch::switch_out(m, g, Switch::Yield) };
 }
 
 // --- lock_os_thread: Go's lockOSThread / startlockedm / stoplockedm ---

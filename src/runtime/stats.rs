@@ -36,8 +36,8 @@ pub(crate) struct PStats {
     pub switches: Counter,
     pub steals: Counter,
     pub parks: Counter,
-    /// Goroutines run by a parked goroutine on its own stack (hosted, see
-    /// `handoff.rs`), not by their M.
+    /// Switches made by a parking goroutine straight to its P's `runnext`
+    /// (`handoff.rs`), not by its M.
     pub handoffs: Counter,
 }
 
@@ -48,15 +48,16 @@ pub struct Stats {
     pub spawned: u64,
     /// Goroutines alive now (spawned and not finished).
     pub running: u64,
-    /// Times an M switched to a goroutine.
+    /// Times a goroutine was switched to (by an M, or by a hand-off).
     pub context_switches: u64,
     /// Successful steals from another P's queue.
     pub steals: u64,
     /// Times a goroutine parked.
     pub parks: u64,
     /// Of the context switches, those made directly from a parking
-    /// goroutine to the one it had just readied, without going through
-    /// the scheduler's loop (a channel hand-off, typically).
+    /// goroutine to the one next in its P's `runnext` — usually one it had
+    /// just readied, or spawned — without going through the scheduler's
+    /// loop (a channel hand-off, typically).
     pub handoffs: u64,
     /// OS threads (Ms) created.
     pub ms: u64,

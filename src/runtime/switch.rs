@@ -37,21 +37,22 @@ use std::sync::atomic::Ordering::*;
 ///
 /// Inlined, like [`switch_out`], so that no function returns across the
 /// switch (each such return is a mispredicted branch: see `handoff.rs`).
+///
+/// # Safety
+/// The caller is `m`'s thread, running on the M's own stack, and holds
+/// `g` (took it from a queue, or was handed it with a locked M): `g` is
+/// not running and nobody else will continue it.
 #[inline(always)]
-pub(crate) fn resume(m: &M, g: GRef) -> Option<(GRef, Switch)> {
-    let to = {
-        // SAFETY: the G is not running and the M took it from a queue (or
-        // a hand-off to a locked M): the M is its sole holder.
-        let slot = unsafe { g.context_mut() };
-        if slot.is_none() {
-            *slot = Some(start(m, g)?);
-        }
-        slot.as_ref().expect("just started").sp()
-    };
+pub(crate) unsafe fn resume(m: &M, g: GRef) -> Option<(GRef, Switch)> {
+    // SAFETY: we hold `g` (the caller's contract).
+    if !unsafe { ensure_started(m, g) } {
+        return None;
+    }
+    // SAFETY: as above; the borrow ends before the switch.
+    let to = unsafe { context_of(g) }.sp();
     // SAFETY: `to` is `g`'s switched-out context, which only its holder
-    // (us) continues. The M's slot `m.sp` is what a goroutine on this
-    // thread switches back to; the M's frame outlives every goroutine run
-    // from it.
+    // (us) continues. `m.sp` is what a goroutine on this thread switches
+    // back to; the M's frame outlives every goroutine run from it.
     unsafe { context::switch(m.sp.as_ptr(), to, 0) };
     Some(
         m.switched
@@ -60,24 +61,38 @@ pub(crate) fn resume(m: &M, g: GRef) -> Option<(GRef, Switch)> {
     )
 }
 
-/// Whether `g` (held by the caller, not running) has a context already.
+/// Gives `g` its context if it has none yet (its first run: a stack from
+/// the P's cache). False if no stack can be had now.
+///
+/// # Safety
+/// The caller holds `g`, which is not running.
 #[inline(always)]
-pub(crate) fn is_started(g: GRef) -> bool {
-    // SAFETY: the caller holds the G and it is not running.
-    unsafe { g.context_mut() }.is_some()
+pub(crate) unsafe fn ensure_started(m: &M, g: GRef) -> bool {
+    // SAFETY: the caller's contract.
+    let slot = unsafe { g.context_mut() };
+    if slot.is_none() {
+        match start(m, g) {
+            Some(context) => *slot = Some(context),
+            None => return false,
+        }
+    }
+    true
 }
 
-/// Gives `g` (held by the caller, not started) its context, so that it can
-/// be handed off to. False if no stack can be had now.
-pub(crate) fn prepare(m: &M, g: GRef) -> bool {
-    match start(m, g) {
-        Some(context) => {
-            // SAFETY: as in `is_started`.
-            *unsafe { g.context_mut() } = Some(context);
-            true
-        }
-        None => false,
-    }
+/// `g`'s context, which it has (it has started).
+///
+/// # Safety
+/// As for `G::context_mut`: the caller holds `g`, or is `g` switching away;
+/// the borrow ends before any switch.
+#[inline(always)]
+unsafe fn context_of<'a>(g: GRef) -> &'a mut Context {
+    // SAFETY: Gs are never freed; the slot's exclusivity is the caller's
+    // contract.
+    let g: &'a G = unsafe { &*g.as_ptr() };
+    // SAFETY: as above.
+    unsafe { g.context_mut() }
+        .as_mut()
+        .expect("a started goroutine has a context")
 }
 
 /// A new goroutine's context: a stack from the P's cache (or a custom-sized
@@ -123,30 +138,28 @@ fn exit(g: GRef) -> ! {
     unreachable!("a finished goroutine was resumed")
 }
 
-/// Switches from the running goroutine `g` to its M, which does `why`.
-/// Returns when `g` is continued (by an M, or by a hand-off).
+/// Switches from the running goroutine `g` to its M `m`, which does
+/// `why`. Returns when `g` is continued (by an M, or by a hand-off).
+///
+/// # Safety
+/// `g` is the goroutine running on this thread and `m` this thread's M
+/// (whose context is switched out in `resume`).
 #[inline(always)]
-pub(crate) fn switch_out(g: GRef, why: Switch) {
-    let m = current::m().expect("a goroutine runs on an M");
+pub(crate) unsafe fn switch_out(m: &M, g: GRef, why: Switch) {
     m.switched.set(Some((g, why)));
     note_stack(g);
-    // SAFETY: `g` is running: its context slot is ours until the switch
-    // stores into it, after which whoever continues `g` owns it. The M's
-    // context is switched out in `resume` on this thread.
-    let passed = unsafe {
-        let from = g
-            .context_mut()
-            .as_mut()
-            .expect("a running goroutine has a context");
-        context::switch(from.sp_slot(), m.sp.get(), 0)
-    };
+    // SAFETY: `g` is running (the caller's contract): its context slot is
+    // ours until the switch stores into it; after that whoever continues
+    // `g` owns it. The M's context is switched out in `resume`.
+    let passed = unsafe { context::switch(context_of(g).sp_slot(), m.sp.get(), 0) };
     after_switch_in(passed);
 }
 
 /// What a hand-off passes to the goroutine it continues: the parker, and
 /// the M (saving that goroutine a thread-local lookup). It lives in the
 /// parker's frame, which stays put until the parker's park is committed —
-/// by the reader, after reading it.
+/// by the reader, after copying it out.
+#[derive(Clone, Copy)]
 struct HandOff<'a> {
     parker: GRef,
     m: &'a M,
@@ -155,32 +168,39 @@ struct HandOff<'a> {
 /// Switches from the parking goroutine `g` straight to `next`, taken from
 /// the P's `runnext` and started (see `handoff.rs`). Returns when `g` is
 /// continued.
+///
+/// # Safety
+/// `g` is the goroutine running on this thread, parking (its waiter is
+/// registered, its status `Waiting`), and `m` this thread's M; `next` was
+/// taken from `m`'s P's queue (so we hold it), has started, and is not
+/// running.
 #[inline(always)]
-pub(crate) fn hand_off(m: &M, g: GRef, next: GRef) {
+pub(crate) unsafe fn hand_off(m: &M, g: GRef, next: GRef) {
+    // From here to the switch `m.curg` already names `next`: a fault on
+    // `g`'s guard page in those few instructions would be reported as a
+    // plain SIGSEGV, not as `g`'s stack overflow.
     proc::enter_g(m, next, true);
     let note = HandOff { parker: g, m };
     // SAFETY: `g` is running (its slot is ours until the switch stores
-    // into it); `next` is started and was taken from our queue, so we are
-    // its sole holder and continue it once. `note` is passed along: the
-    // goroutine we continue reads it and then commits our park; until
-    // then nothing can continue us, so the frame holding it stays put.
+    // into it); we hold `next` and continue it once. `note` is passed
+    // along: the goroutine we continue copies it out and then commits our
+    // park; until then nothing can continue us, so the frame holding it
+    // stays put.
     let passed = unsafe {
-        let from = g
-            .context_mut()
-            .as_mut()
-            .expect("a running goroutine has a context");
-        let to = next
-            .context_mut()
-            .as_ref()
-            .expect("a started goroutine")
-            .sp();
-        context::switch(from.sp_slot(), to, &note as *const HandOff as usize)
+        let to = context_of(next).sp();
+        context::switch(
+            context_of(g).sp_slot(),
+            to,
+            &note as *const HandOff as usize,
+        )
     };
     after_switch_in(passed);
 }
 
 /// Leaves a hint of where `g`'s stack top will be while it is switched
 /// out, for `prefetch::stack` (an M about to resume it starts loading it).
+/// Not on hand-offs (their hot path): a parker that handed off keeps the
+/// hint of its last switch to an M, a little off but on its own stack.
 #[inline(always)]
 fn note_stack(g: GRef) {
     let here = 0u8;
@@ -194,9 +214,9 @@ fn note_stack(g: GRef) {
 fn after_switch_in(passed: usize) {
     if passed != 0 {
         // SAFETY: `hand_off` passes a pointer to its `HandOff`, alive
-        // until the parker's park is committed (below, after the read).
-        let HandOff { parker, m } = unsafe { &*(passed as *const HandOff) };
-        finish_hand_off(m, *parker);
+        // until the parker's park is committed (below, after this copy).
+        let HandOff { parker, m } = unsafe { (passed as *const HandOff).read() };
+        finish_hand_off(m, parker);
     }
 }
 
