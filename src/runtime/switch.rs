@@ -96,10 +96,12 @@ unsafe fn context_of<'a>(g: GRef) -> &'a mut Context {
 }
 
 /// A new goroutine's context: a stack from the P's cache (or a custom-sized
-/// one), entering [`goroutine_entry`].
+/// one), entering [`goroutine_entry`]. For `ensure_started`, whose caller
+/// holds `g`.
 fn start(m: &M, g: GRef) -> Option<Context> {
     let rt = m.rt;
-    // SAFETY: the M is the sole holder of a G that has not run yet.
+    // SAFETY: the caller holds `g` (see `ensure_started`), which has not
+    // run yet: nothing else touches its owned part.
     let size = unsafe { g.owned_mut() }.stack_size;
     let stack = if size == rt.stacks.stack_size() {
         // SAFETY: we hold our P.
