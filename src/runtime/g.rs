@@ -269,6 +269,54 @@ static ALLGS: Mutex<Vec<GRef>> = Mutex::new(Vec::new());
 const GOID_BATCH: u64 = 64;
 /// Gs allocated at once when the free lists are empty.
 const G_CHUNK: usize = 32;
+/// Gs per block of [`G_ARENA`]: about a megabyte.
+const G_BLOCK: usize = (1 << 20) / std::mem::size_of::<G>();
+
+/// Where fresh Gs come from: big blocks, carved in order.
+///
+/// Small allocations of our own (a chunk of 32 Gs is 10 KiB) grow the
+/// allocator's heap a little at a time, and glibc grows a thread's heap
+/// with an `mprotect` each time. Each one takes the process's memory-map
+/// lock for writing, which stalls every other thread's page faults: with
+/// 100,000 goroutines spawned while others fault in their fresh stacks,
+/// those `mprotect`s were 6% of the timers benchmark. A block of a
+/// megabyte is big enough for the allocator to map it on its own, and its
+/// pages are touched only as its Gs are handed out.
+static G_ARENA: Mutex<GArena> = Mutex::new(GArena {
+    next: ptr::null_mut(),
+    left: 0,
+});
+
+struct GArena {
+    /// The next unused slot of the current block.
+    next: *mut G,
+    /// Slots left in the current block.
+    left: usize,
+}
+
+// SAFETY: the arena's pointers are to memory it alone hands out.
+unsafe impl Send for GArena {}
+
+impl GArena {
+    /// An unused, uninitialised G-sized slot.
+    fn take(&mut self) -> NonNull<G> {
+        if self.left == 0 {
+            let layout = std::alloc::Layout::array::<G>(G_BLOCK).expect("G block layout");
+            // SAFETY: the layout has a non-zero size.
+            let block = unsafe { std::alloc::alloc(layout) } as *mut G;
+            if block.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
+            self.next = block;
+            self.left = G_BLOCK;
+        }
+        let slot = self.next;
+        // SAFETY: `left > 0`, so `slot + 1` is within the block or one past.
+        self.next = unsafe { slot.add(1) };
+        self.left -= 1;
+        NonNull::new(slot).expect("arena slots are non-null")
+    }
+}
 /// Dead Gs a P keeps before giving half to the global list.
 pub(crate) const P_GFREE_MAX: usize = 64;
 
@@ -301,12 +349,19 @@ impl G {
         }
     }
 
-    /// Allocates [`G_CHUNK`] fresh Gs at once (never freed, see the module
-    /// docs): one allocation and one lock of `ALLGS` per chunk instead of
-    /// per G, and Gs spawned together lie together in memory.
+    /// Makes [`G_CHUNK`] fresh Gs at once (never freed, see the module
+    /// docs): one lock of `ALLGS` per chunk instead of per G, and Gs
+    /// spawned together lie together in memory.
     fn allocate_chunk() -> Vec<GRef> {
-        let chunk: &'static mut [G] = (0..G_CHUNK).map(|_| G::new()).collect::<Vec<G>>().leak();
-        let gs: Vec<GRef> = chunk.iter_mut().map(|g| GRef(NonNull::from(g))).collect();
+        let gs: Vec<GRef> = (0..G_CHUNK)
+            .map(|_| {
+                let slot = G_ARENA.lock().unwrap_or_else(|e| e.into_inner()).take();
+                // SAFETY: `take` hands out each slot once; it is G-sized and
+                // aligned, and nothing else refers to it.
+                unsafe { slot.as_ptr().write(G::new()) };
+                GRef(slot)
+            })
+            .collect();
         ALLGS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
