@@ -726,3 +726,102 @@ fn timer_fires_while_every_p_is_busy() {
         })
     });
 }
+
+/// A P fires its due timers when its queue runs low, a batch at a time
+/// (`timers::run_due_on`). Here the queue never runs low — sixteen
+/// goroutines keep yielding on the only P — and a sleeper's timers must
+/// still fire, every one, and within the slack (by the P's every-so-often
+/// look, or by an idle M watching the timers).
+#[test]
+fn timers_fire_while_the_queue_never_runs_low() {
+    watchdog("timers_fire_while_the_queue_never_runs_low", || {
+        shared(|| {
+            runtime(1).run(|| {
+                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let wg = WaitGroup::new();
+                for _ in 0..16 {
+                    let (stop, wg) = (stop.clone(), wg.clone());
+                    wg.add(1);
+                    goro::go(move || {
+                        while !stop.load(Relaxed) {
+                            goro::yield_now();
+                        }
+                        wg.done();
+                    });
+                }
+                // Let the yielders fill the queue.
+                goro::yield_now();
+                for _ in 0..20 {
+                    let t = Instant::now();
+                    sleep(ms(2));
+                    assert_took(
+                        "sleep(2 ms) behind 16 yielding goroutines",
+                        t.elapsed(),
+                        ms(2),
+                    );
+                }
+                stop.store(true, Relaxed);
+                wg.wait();
+            });
+        })
+    });
+}
+
+/// Due timers and the global queue take turns at refilling a P's low
+/// queue (`proc::global_turn`). Here 64 goroutines sleep 1 µs in a loop on
+/// the only P, so a timer is always due, and a burst of spawns spills to
+/// the global queue: the burst must start while the sleepers wake a few
+/// times each, not after they have woken hundreds of times (which is what
+/// the global queue's one goroutine per 61 switches would give).
+#[test]
+fn spawn_burst_starts_while_timers_are_always_due() {
+    const SLEEPERS: u64 = 64;
+    const BURST: u64 = 4096;
+    watchdog("spawn_burst_starts_while_timers_are_always_due", || {
+        shared(|| {
+            runtime(1).run(|| {
+                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let wakes = Arc::new(AtomicU64::new(0));
+                let wg = WaitGroup::new();
+                for _ in 0..SLEEPERS {
+                    let (stop, wakes, wg) = (stop.clone(), wakes.clone(), wg.clone());
+                    wg.add(1);
+                    goro::go(move || {
+                        while !stop.load(Relaxed) {
+                            sleep(Duration::from_micros(1));
+                            wakes.fetch_add(1, Relaxed);
+                        }
+                        wg.done();
+                    });
+                }
+                // Let every sleeper start sleeping.
+                while wakes.load(Relaxed) < 4 * SLEEPERS {
+                    goro::yield_now();
+                }
+                let started = Arc::new(AtomicU64::new(0));
+                let burst = WaitGroup::new();
+                let wakes_before = wakes.load(Relaxed);
+                burst.add(BURST as usize);
+                for _ in 0..BURST {
+                    let (started, burst) = (started.clone(), burst.clone());
+                    goro::go(move || {
+                        started.fetch_add(1, Relaxed);
+                        burst.done();
+                    });
+                }
+                burst.wait();
+                let wakes_during = wakes.load(Relaxed) - wakes_before;
+                stop.store(true, Relaxed);
+                wg.wait();
+                assert_eq!(started.load(Relaxed), BURST);
+                assert!(
+                    wakes_during < 8 * BURST,
+                    "{BURST} spawned goroutines took {wakes_during} sleeper wake-ups to start \
+                     ({} per sleeper)",
+                    wakes_during / SLEEPERS
+                );
+                println!("burst of {BURST} started during {wakes_during} sleeper wake-ups");
+            });
+        })
+    });
+}

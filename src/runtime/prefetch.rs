@@ -16,7 +16,9 @@
 //! queued goroutine while the current one runs, from a hint each goroutine
 //! leaves when it switches out to its M (`G::stack_hint`): timers −20%
 //! CPU. (Hand-offs leave no hint: their successor is resumed at once, and
-//! its stack is warm.)
+//! its stack is warm.) Goroutines woken by timers have their stack tops
+//! loaded by the firing M, a batch at a time, so that the page walks
+//! overlap (`timers.rs`, `TimerHeap::run_due`).
 //!
 
 use super::g::{G, G_HOT_BYTES};
@@ -79,9 +81,17 @@ pub(crate) fn stack(g: *mut G) {
         return;
     }
     // SAFETY: Gs are never freed; the hint is an atomic.
-    let hint = unsafe { &*g }
-        .stack_hint
-        .load(std::sync::atomic::Ordering::Relaxed);
+    stack_at(
+        unsafe { &*g }
+            .stack_hint
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+}
+
+/// Starts loading the top of a parked stack, given its `G::stack_hint`
+/// (0: nothing).
+#[inline]
+pub(crate) fn stack_at(hint: usize) {
     if hint != 0 {
         for line in 0..STACK_LINES {
             read((hint & !(LINE - 1)) - LINE + line * LINE);

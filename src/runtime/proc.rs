@@ -194,6 +194,9 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
                 Wake::Timers => unreachable!("stop_m handles timer pokes"),
             }
         };
+        if let Some(g) = global_turn(rt, p) {
+            return Some((g, false));
+        }
         timers::run_due_on(rt, p);
         if stack::under_pressure() && has_cached_stacks(p) {
             // Goroutines wait for stacks: share our cached ones.
@@ -239,6 +242,37 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
         // Around again: with a P if the last look re-acquired one, else to
         // sleep at the top of the loop.
     }
+}
+
+/// A P's queue is *low* when fewer goroutines than this wait in it: time
+/// to take in more work (due timers, the global queue) so that the queue
+/// never runs dry, but no more than that, so that what is taken in runs
+/// soon, while its memory is still in the caches (see
+/// `timers::run_due_on`).
+pub(crate) const QUEUE_LOW: usize = 8;
+/// Goroutines a P takes from the global queue on its turn (`global_turn`).
+const GLOBAL_TURN_BATCH: usize = 32;
+
+/// The global queue's turn at refilling `p`'s low queue, if it has one.
+///
+/// Due timers refill a low queue (`timers::run_due_on`); left at that,
+/// they would keep it from ever running dry, and the global queue — where
+/// a burst of spawns spills — would get only the one goroutine in
+/// [`GLOBAL_QUEUE_TICK`] that `find_runnable` takes from it first: a
+/// burst of 100,000 spawned goroutines took hundreds of milliseconds to
+/// start behind 100,000 sleepers. So the two take turns: after the timers
+/// have had a look, the next low queue is refilled from the global queue,
+/// a batch of [`GLOBAL_TURN_BATCH`] at most, and then the timers look
+/// again. The caller holds `p`.
+fn global_turn(rt: &Shared, p: &P) -> Option<GRef> {
+    // SAFETY: the caller holds `p`.
+    let local = unsafe { p.local() };
+    if !local.global_turn || p.runq.len() >= QUEUE_LOW || rt.runq_len.load(Acquire) == 0 {
+        return None;
+    }
+    local.global_turn = false;
+    let mut sched = rt.lock();
+    rt.global_get(&mut sched, p, GLOBAL_TURN_BATCH)
 }
 
 /// Releases the P (nothing to run on it) and, if we were spinning, takes

@@ -70,6 +70,12 @@ pub(crate) struct PLocal {
     pub schedtick: u32,
     /// How many Gs in a row ran from `runnext`, inheriting a time slice.
     pub inherited: u32,
+    /// Looks in a row at due timers that deferred firing them because
+    /// the queue was long (see `timers::run_due_on`).
+    pub timer_looks_deferred: u32,
+    /// Whether the global queue refills this P's queue next time it runs
+    /// low, rather than the due timers (see `proc::global_turn`).
+    pub global_turn: bool,
     /// Dead Gs for reuse (Go's `gFree`).
     pub gfree: Vec<GRef>,
     /// Stack cache (Go's `mcache.stackcache`).
@@ -93,6 +99,8 @@ impl P {
             local: CacheAligned(UnsafeCell::new(PLocal {
                 schedtick: 0,
                 inherited: 0,
+                timer_looks_deferred: 0,
+                global_turn: false,
                 gfree: Vec::new(),
                 stacks: Vec::new(),
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),

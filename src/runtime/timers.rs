@@ -167,10 +167,6 @@ fn armed(seq: u64) -> u64 {
 
 /// Expired entries popped per trip under the heap lock.
 const BATCH: usize = 32;
-/// How many sleepers ahead `run_due` prefetches: firing one takes tens of
-/// nanoseconds, a G far away in memory (a TLB miss and a page walk in a
-/// VM) takes several hundred to arrive.
-const PREFETCH_AHEAD: usize = 12;
 /// A heap at least this big is cleaned once zombies are a quarter of it.
 const CLEAN_MIN: usize = 64;
 
@@ -225,10 +221,11 @@ impl TimerHeap {
         }
     }
 
-    /// Fires the due entries, if any: the clock is read (into `now`, for
-    /// the next heap's caller to reuse) only when the heap has timers.
-    /// Returns how many goroutines it woke.
-    fn run_if_due(&self, rt: &'static Shared, now: &mut Option<Nanos>) -> usize {
+    /// Fires the due entries, if any, up to about `limit` (see
+    /// [`run_due`]): the clock is read (into `now`, for the next heap's
+    /// caller to reuse) only when the heap has timers. Returns how many
+    /// goroutines it woke.
+    fn run_if_due(&self, rt: &'static Shared, now: &mut Option<Nanos>, limit: usize) -> usize {
         let next = self.next_deadline();
         if next == NEVER {
             return 0;
@@ -237,12 +234,14 @@ impl TimerHeap {
         if next > now {
             return 0;
         }
-        self.run_due(rt, now)
+        self.run_due(rt, now, limit)
     }
 
-    /// Fires every entry due at `now`. Returns how many goroutines it woke.
-    fn run_due(&self, rt: &'static Shared, now: Nanos) -> usize {
+    /// Fires the entries due at `now`, all of them or the first `limit`
+    /// rounded up to whole batches. Returns how many goroutines it woke.
+    fn run_due(&self, rt: &'static Shared, now: Nanos, limit: usize) -> usize {
         let mut woken = 0;
+        let mut fired = 0;
         loop {
             let mut batch: SmallVec<[(Nanos, Target); BATCH]> = SmallVec::new();
             {
@@ -253,20 +252,30 @@ impl TimerHeap {
                 self.next.store(heap.peek_when().unwrap_or(NEVER), SeqCst);
             }
             let full = batch.len() == BATCH;
-            // The sleepers' Gs were last written by other CPUs: keep the
-            // loads of the next few in flight while this one is woken.
+            fired += batch.len();
+            // The sleepers' Gs and stacks were last touched long ago, by
+            // any CPU: start every load of the batch at once, so that they
+            // overlap (a TLB miss is a page walk of several hundred cycles
+            // in a VM, and a prefetch waits for its walk before it
+            // retires: issued one by one, between firings, each stalled).
+            // Their G lines first (firing writes them, and the stack hint
+            // is there); then, once the Gs are read, their stack tops,
+            // which the goroutines need within a few dozen switches (see
+            // `run_due_on`).
             let mut gs = [ptr::null_mut(); BATCH];
             for (slot, (_, target)) in gs.iter_mut().zip(&batch) {
                 if let Target::Wake { g, .. } = target {
                     *slot = g.as_ptr();
                 }
             }
-            for &g in gs.iter().take(PREFETCH_AHEAD) {
+            for &g in &gs {
                 super::prefetch::g_for_write(g);
             }
+            let mut stack_tops = [0; BATCH];
             for (i, (when, target)) in batch.drain(..).enumerate() {
-                if let Some(&g) = gs.get(i + PREFETCH_AHEAD) {
-                    super::prefetch::g_for_write(g);
+                if let Some(g) = std::ptr::NonNull::new(gs[i]) {
+                    // SAFETY: Gs are never freed.
+                    stack_tops[i] = unsafe { g.as_ref() }.stack_hint.load(Relaxed);
                 }
                 if !self.fire(rt, when, target, &mut woken) {
                     let _ = self
@@ -274,7 +283,10 @@ impl TimerHeap {
                         .fetch_update(Relaxed, Relaxed, |z| z.checked_sub(1));
                 }
             }
-            if !full {
+            for top in stack_tops {
+                super::prefetch::stack_at(top);
+            }
+            if !full || fired >= limit {
                 break;
             }
         }
@@ -346,16 +358,50 @@ pub(crate) fn push_sleep(rt: &'static Shared, p: &super::sched::P, g: GRef, slee
 }
 
 /// Runs the due timers of `p`, the caller's own P (Go's `checkTimers` in
-/// `findRunnable`). Returns how many goroutines were woken.
+/// `findRunnable`), as far as `p` has room for what they wake. Returns how
+/// many goroutines were woken. The caller holds `p`.
 ///
 /// An M looks at its own P's timers each time it schedules, and at every
 /// P's ([`run_due`]) only when it has run out of work: a heap is then
 /// touched by one CPU at a time, mostly. Looking at every heap on every
 /// trip through the scheduler pulled each heap's lines back and forth
 /// between the CPUs: the owner's next push missed the cache.
+///
+/// **Firing in step with running.** Go fires every due timer at each look.
+/// When a P falls behind (100,000 sleepers waking every 10 ms) that puts
+/// thousands of woken goroutines in its queue at once, most of them spilled
+/// to the global queue, and each runs long after its timer fired: the
+/// loads started for it while firing (its G, its stack top, see
+/// `prefetch.rs`) are long gone from the caches by then, and the spill
+/// costs a lock. So a look fires at most [`BATCH`] timers, and only while
+/// `p`'s queue is low (`proc::QUEUE_LOW`): a woken
+/// goroutine runs within a few dozen switches of its timer firing, its
+/// memory still warm — timers benchmark −30% CPU. Nothing waits longer
+/// for it: a goroutine woken into a longer queue would have waited behind
+/// it anyway. To keep a queue that never runs low (goroutines that keep
+/// yielding) from holding timers back forever, every [`FIRE_ANYWAY_AFTER`]th
+/// look in a row that finds the queue long fires a batch anyway. (Firing
+/// all of them then was worse: the queue overflowed as before.) The global
+/// queue takes turns with the timers at refilling a low queue
+/// (`proc::global_turn`).
 pub(crate) fn run_due_on(rt: &'static Shared, p: &super::sched::P) -> usize {
-    p.timers.run_if_due(rt, &mut None)
+    // SAFETY: the caller holds `p`.
+    let local = unsafe { p.local() };
+    if p.runq.len() >= super::proc::QUEUE_LOW && local.timer_looks_deferred + 1 < FIRE_ANYWAY_AFTER
+    {
+        if p.timers.next_deadline() != NEVER {
+            local.timer_looks_deferred += 1;
+        }
+        return 0;
+    }
+    local.timer_looks_deferred = 0;
+    local.global_turn = true;
+    p.timers.run_if_due(rt, &mut None, BATCH)
 }
+
+/// `run_due_on` fires a batch of due timers at this many looks in a row
+/// that found the queue long.
+const FIRE_ANYWAY_AFTER: u32 = 16;
 
 /// Runs the due timers of every P of `rt` (their woken goroutines go to
 /// the caller's P, or the global queue without one). Returns how many
@@ -364,7 +410,7 @@ pub(crate) fn run_due(rt: &'static Shared) -> usize {
     let mut now = None;
     rt.ps
         .iter()
-        .map(|p| p.timers.run_if_due(rt, &mut now))
+        .map(|p| p.timers.run_if_due(rt, &mut now, usize::MAX))
         .sum()
 }
 
