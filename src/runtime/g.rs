@@ -353,9 +353,13 @@ impl G {
     /// docs): one lock of `ALLGS` per chunk instead of per G, and Gs
     /// spawned together lie together in memory.
     fn allocate_chunk() -> Vec<GRef> {
-        let gs: Vec<GRef> = (0..G_CHUNK)
-            .map(|_| {
-                let slot = G_ARENA.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let slots: Vec<NonNull<G>> = {
+            let mut arena = G_ARENA.lock().unwrap_or_else(|e| e.into_inner());
+            (0..G_CHUNK).map(|_| arena.take()).collect()
+        };
+        let gs: Vec<GRef> = slots
+            .into_iter()
+            .map(|slot| {
                 // SAFETY: `take` hands out each slot once; it is G-sized and
                 // aligned, and nothing else refers to it.
                 unsafe { slot.as_ptr().write(G::new()) };
