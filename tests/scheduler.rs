@@ -468,3 +468,51 @@ fn parked_goroutine_completes_after_its_runtime_is_dropped() {
         },
     );
 }
+
+/// A thief leaves a short queue to its P while the P switches quickly
+/// (goroutines talking through channels gain nothing from two CPUs), but
+/// not when its goroutines keep the CPU for microseconds between yields:
+/// here two goroutines that each spin 5 µs, then yield, must end up
+/// running at the same time on two Ps.
+#[test]
+fn goroutines_yielding_every_few_microseconds_run_in_parallel() {
+    watchdog(
+        "goroutines_yielding_every_few_microseconds_run_in_parallel",
+        || {
+            let rt = runtime(2);
+            for round in 0..5 {
+                let together = rt.run(|| {
+                    let inside = Arc::new(AtomicUsize::new(0));
+                    let together = Arc::new(AtomicBool::new(false));
+                    let handles: Vec<_> = (0..2)
+                        .map(|_| {
+                            let (inside, together) = (inside.clone(), together.clone());
+                            goro::go(move || {
+                                for _ in 0..20_000 {
+                                    if inside.fetch_add(1, SeqCst) == 1 {
+                                        together.store(true, SeqCst);
+                                    }
+                                    spin_for(Duration::from_micros(5));
+                                    inside.fetch_sub(1, SeqCst);
+                                    if together.load(SeqCst) {
+                                        break;
+                                    }
+                                    goro::yield_now();
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in handles {
+                        h.join().unwrap();
+                    }
+                    together.load(SeqCst)
+                });
+                assert!(
+                    together,
+                    "round {round}: two goroutines spinning 5 µs between yields never ran \
+                     at the same time on two Ps"
+                );
+            }
+        },
+    );
+}

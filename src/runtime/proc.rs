@@ -48,6 +48,11 @@ const INHERIT_LIMIT: u32 = 64;
 const GLOBAL_QUEUE_TICK: u32 = 61;
 /// Steal passes over all victims before giving up (Go: 4).
 const STEAL_PASSES: usize = 4;
+/// A victim's queue this long is stolen from at once (see `steal_work`).
+const STEAL_EAGER: usize = 32;
+/// A victim switching this often within [`RUNNEXT_GRACE`] keeps its short
+/// queue (see `steal_work`).
+const QUICK_SWITCHES: u64 = 4;
 /// How long a spinning M keeps looking before it sleeps (see
 /// `spin_for_work`).
 const SPIN_FOR: Duration = Duration::from_micros(50);
@@ -512,6 +517,21 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
 }
 
 /// Tries to steal from the other Ps (Go's `stealWork`).
+///
+/// **Which queues are worth stealing from.** Go steals from any non-empty
+/// queue at once. Moving a goroutine to another CPU pays off when it has
+/// work of its own to do; goroutines that mostly talk to each other through
+/// channels — a worker pool passing small items, a pipeline of cheap stages
+/// — run a few hundred nanoseconds between switches, and spread over two
+/// CPUs every channel operation moves cache lines between them: the
+/// `worker_pool` benchmark took 50–140 ms on two Ps, depending on where the
+/// VM's CPUs sat, against 32 ms when everything stayed on one. So a queue
+/// of [`STEAL_EAGER`] goroutines or more is stolen from at once (a spawn
+/// burst, a fan-out), and a shorter one only on the last pass, and only if
+/// its P *runs long*: fewer than [`QUICK_SWITCHES`] switches in
+/// [`RUNNEXT_GRACE`], i.e. its goroutines keep the CPU for more than about
+/// 750 ns at a time (`victim_runs_long`). A P cycling faster than that gets
+/// through its short queue on its own sooner than a thief could help.
 fn steal_work(m: &M, p: &P) -> Option<GRef> {
     let rt = m.rt;
     let n = rt.procs();
@@ -527,8 +547,8 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
             if victim.id == p.id {
                 continue;
             }
-            let lone = victim.runq.len() == 1;
-            if !lone || (last_pass && victim_is_stuck(victim)) {
+            let queued = victim.runq.len();
+            if queued >= STEAL_EAGER || (queued > 0 && last_pass && victim_runs_long(victim)) {
                 if let Some(g) = p.runq.steal_from(&victim.runq) {
                     p.stats.steals.inc();
                     // SAFETY: run queues only hold pointers made from GRefs.
@@ -547,17 +567,24 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
 }
 
 /// Whether `victim` has kept running the same goroutine for
-/// [`RUNNEXT_GRACE`] (no switch meanwhile), for a thief looking at a lone
-/// G in its queue. A single queued G is usually about to run on its own P
-/// — a goroutine that yielded while the partner it readied runs first (a
-/// `select!` letting its senders go ahead, say) — and stealing it splits a
-/// pair that talks through channels across two CPUs, each message then
-/// crossing between their caches. A P whose goroutine keeps the CPU that
-/// long is another matter: there is no preemption, so the lone G is taken.
-///
-/// The victim's switch counter is read twice, before and after the wait,
-/// not polled: it lives on a line the victim writes on every switch.
+/// [`RUNNEXT_GRACE`] (no switch meanwhile), for a thief looking at its
+/// `runnext` (see `steal_runnext`): a P whose goroutine keeps the CPU that
+/// long will not get to it soon, and there is no preemption.
 fn victim_is_stuck(victim: &P) -> bool {
+    switches_within_grace(victim) == 0
+}
+
+/// Whether `victim`'s goroutines run long enough between switches for a
+/// thief to take some of its short queue (see `steal_work`).
+fn victim_runs_long(victim: &P) -> bool {
+    switches_within_grace(victim) < QUICK_SWITCHES
+}
+
+/// How many switches `victim` makes in [`RUNNEXT_GRACE`] (the caller
+/// waits that long). The victim's switch counter is read twice, before
+/// and after the wait, not polled: it lives on a line the victim writes on
+/// every switch.
+fn switches_within_grace(victim: &P) -> u64 {
     let switches = victim.stats.switches.get();
     let until = Instant::now() + RUNNEXT_GRACE;
     while Instant::now() < until {
@@ -565,7 +592,7 @@ fn victim_is_stuck(victim: &P) -> bool {
             std::hint::spin_loop();
         }
     }
-    victim.stats.switches.get() == switches
+    victim.stats.switches.get().wrapping_sub(switches)
 }
 
 /// Takes `victim`'s `runnext`, but only once its P has kept running the
