@@ -427,15 +427,6 @@ const PREFETCH_AHEAD: u32 = 2;
 pub(crate) fn runq_put(rt: &'static Shared, p: &P, g: GRef, next: bool) {
     let mut g = g.as_ptr();
     if next {
-        // Only the P's owner (us) ever puts a G into `runnext`; thieves only
-        // take one out (`steal_runnext`). So an empty `runnext` stays empty
-        // until we store, and a plain store does — no locked exchange, which
-        // would also wait for every store before it to drain (a readier
-        // has just written the value it hands over): 7% of `sieve`.
-        if p.runnext.load(Relaxed).is_null() {
-            p.runnext.store(g, Release);
-            return;
-        }
         let old = p.runnext.swap(g, AcqRel);
         if old.is_null() {
             return;
