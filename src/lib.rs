@@ -89,6 +89,21 @@ pub use runtime::{
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use spawn::{go, Builder, JoinError, JoinHandle};
 
+/// A snapshot of every runtime's scheduler — per runtime its idle Ps and
+/// Ms, spinning Ms, global queue and timer watcher, per P its run queue,
+/// `runnext`, timers and switch count (Go's
+/// `GODEBUG=schedtrace=1,scheddetail=1`) — for diagnosing a hang next to
+/// [`dump`]. Read without stopping anything; a lock that is held at the
+/// moment is reported as such, not waited for.
+///
+/// ```
+/// let text = goro::run(goro::sched_trace);
+/// assert!(text.contains("P0: queue"));
+/// ```
+pub fn sched_trace() -> String {
+    runtime::trace_sched::sched_trace()
+}
+
 /// A description of every live goroutine: id, name, state, wait reason and
 /// where it was spawned — the Go runtime's traceback header, for debugging
 /// hangs and for the deadlock report.

@@ -60,6 +60,7 @@ pub(crate) mod sysmon;
 pub(crate) mod task;
 pub(crate) mod timer_heap;
 pub(crate) mod timers;
+pub(crate) mod trace_sched;
 
 use sched::Shared;
 use std::io;

@@ -201,6 +201,12 @@ impl TimerHeap {
         self.heap.lock().len()
     }
 
+    /// [`len`](Self::len), or `None` if the heap is locked right now (for
+    /// diagnostics, which must not wait on a lock a hang may hold).
+    pub(crate) fn try_len(&self) -> Option<usize> {
+        self.heap.try_lock().map(|heap| heap.len())
+    }
+
     fn push(&self, rt: &'static Shared, when: Nanos, target: Target) {
         let lowered = {
             let mut heap = self.heap.lock();
@@ -447,6 +453,11 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    /// When the timer watcher will wake (`NEVER`: there is none).
+    pub(crate) fn watch_at(&self) -> Nanos {
+        self.watch_at.load(Relaxed)
+    }
+
     pub(crate) fn new() -> Timers {
         Timers {
             watcher: Mutex::new(None),

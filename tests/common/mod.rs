@@ -42,11 +42,13 @@ where
             std::panic::resume_unwind(payload)
         }
         Err(_) => {
+            let trace = goro::sched_trace();
             let dump = goro::dump();
-            let head: Vec<&str> = dump.lines().take(80).collect();
+            let head: Vec<&str> = dump.lines().take(400).collect();
             panic!(
                 "test `{name}` did not finish within {limit:?} (hang, deadlock or lost wake-up?); \
-                 the test thread is left running.\nfirst lines of goro::dump():\n{}",
+                 the test thread is left running.\ngoro::sched_trace():\n{trace}\n\
+                 goro::dump() (first 400 lines):\n{}",
                 head.join("\n")
             )
         }
