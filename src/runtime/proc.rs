@@ -50,9 +50,14 @@ const GLOBAL_QUEUE_TICK: u32 = 61;
 const STEAL_PASSES: usize = 4;
 /// A victim's queue this long is stolen from at once (see `steal_work`).
 const STEAL_EAGER: usize = 32;
-/// A victim switching this often within [`RUNNEXT_GRACE`] keeps its short
+/// A victim switching this often within [`STEAL_WINDOW`] keeps its short
 /// queue (see `steal_work`).
-const QUICK_SWITCHES: u64 = 4;
+const QUICK_SWITCHES: u64 = 8;
+/// How long a thief watches a victim with a short queue (see
+/// `steal_work`). Long enough to average over bursts: a goroutine filling
+/// a channel's buffer runs a microsecond or two without switching, and
+/// over 3 µs a pool of fast-talking goroutines could look busy.
+const STEAL_WINDOW: Duration = Duration::from_micros(10);
 /// How long a spinning M keeps looking before it sleeps (see
 /// `spin_for_work`).
 const SPIN_FOR: Duration = Duration::from_micros(50);
@@ -520,9 +525,13 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
 /// of [`STEAL_EAGER`] goroutines or more is stolen from at once (a spawn
 /// burst, a fan-out), and a shorter one only on the last pass, and only if
 /// its P *runs long*: fewer than [`QUICK_SWITCHES`] switches in
-/// [`RUNNEXT_GRACE`], i.e. its goroutines keep the CPU for more than about
-/// 750 ns at a time (`victim_runs_long`). A P cycling faster than that gets
+/// [`STEAL_WINDOW`], i.e. its goroutines keep the CPU for more than about
+/// 1.25 µs at a time (`victim_runs_long`). A P cycling faster than that gets
 /// through its short queue on its own sooner than a thief could help.
+/// (Watched for 3 µs and 4 switches, worker_pool's goroutines still looked
+/// busy often enough to be stolen 50–2,400 times a run, in the VM's slow
+/// mode; over 10 µs, 7–21 times. Pipeline stages doing 1 µs of work per
+/// item still spread over both Ps.)
 fn steal_work(m: &M, p: &P) -> Option<GRef> {
     let rt = m.rt;
     let n = rt.procs();
@@ -562,22 +571,22 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
 /// `runnext` (see `steal_runnext`): a P whose goroutine keeps the CPU that
 /// long will not get to it soon, and there is no preemption.
 fn victim_is_stuck(victim: &P) -> bool {
-    switches_within_grace(victim) == 0
+    switches_within(victim, RUNNEXT_GRACE) == 0
 }
 
 /// Whether `victim`'s goroutines run long enough between switches for a
 /// thief to take some of its short queue (see `steal_work`).
 fn victim_runs_long(victim: &P) -> bool {
-    switches_within_grace(victim) < QUICK_SWITCHES
+    switches_within(victim, STEAL_WINDOW) < QUICK_SWITCHES
 }
 
-/// How many switches `victim` makes in [`RUNNEXT_GRACE`] (the caller
-/// waits that long). The victim's switch counter is read twice, before
+/// How many switches `victim` makes in `window` (the caller waits that
+/// long). The victim's switch counter is read twice, before
 /// and after the wait, not polled: it lives on a line the victim writes on
 /// every switch.
-fn switches_within_grace(victim: &P) -> u64 {
+fn switches_within(victim: &P, window: Duration) -> u64 {
     let switches = victim.stats.switches.get();
-    let until = Instant::now() + RUNNEXT_GRACE;
+    let until = Instant::now() + window;
     while Instant::now() < until {
         for _ in 0..16 {
             std::hint::spin_loop();
