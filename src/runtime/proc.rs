@@ -33,6 +33,7 @@ use super::stack_wait;
 use super::switch;
 use super::task;
 use super::timers;
+use smallvec::SmallVec;
 use std::cell::Cell;
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
@@ -526,7 +527,7 @@ fn spin_for_work(m: &M, p: &P) -> Spin {
 /// burst, a fan-out), and a shorter one only on the last pass, and only if
 /// its P *runs long*: fewer than [`QUICK_SWITCHES`] switches in
 /// [`STEAL_WINDOW`], i.e. its goroutines keep the CPU for more than about
-/// 1.25 µs at a time (`victim_runs_long`). A P cycling faster than that gets
+/// 1.25 µs at a time (`watch_short_queues`). A P cycling faster than that gets
 /// through its short queue on its own sooner than a thief could help.
 /// (Watched for 3 µs and 4 switches, worker_pool's goroutines still looked
 /// busy often enough to be stolen 50–2,400 times a run, in the VM's slow
@@ -540,6 +541,13 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
     }
     for pass in 0..STEAL_PASSES {
         let last_pass = pass == STEAL_PASSES - 1;
+        // On the last pass, every victim with a short queue is watched
+        // over one window, not one after the other.
+        let watched = if last_pass {
+            watch_short_queues(rt, p)
+        } else {
+            None
+        };
         // SAFETY: we hold `p`.
         let start = next_random(unsafe { &mut p.local().rng }) as usize % n;
         for i in 0..n {
@@ -548,7 +556,10 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
                 continue;
             }
             let queued = victim.runq.len();
-            if queued >= STEAL_EAGER || (queued > 0 && last_pass && victim_runs_long(victim)) {
+            let runs_long = watched.as_ref().is_some_and(|before| {
+                victim.stats.switches.get().wrapping_sub(before[victim.id]) < QUICK_SWITCHES
+            });
+            if queued >= STEAL_EAGER || (queued > 0 && runs_long) {
                 if let Some(g) = p.runq.steal_from(&victim.runq) {
                     p.stats.steals.inc();
                     // SAFETY: run queues only hold pointers made from GRefs.
@@ -574,25 +585,40 @@ fn victim_is_stuck(victim: &P) -> bool {
     switches_within(victim, RUNNEXT_GRACE) == 0
 }
 
-/// Whether `victim`'s goroutines run long enough between switches for a
-/// thief to take some of its short queue (see `steal_work`).
-fn victim_runs_long(victim: &P) -> bool {
-    switches_within(victim, STEAL_WINDOW) < QUICK_SWITCHES
+/// For `steal_work`'s last pass: if some other P has a short queue (at
+/// least one goroutine, fewer than [`STEAL_EAGER`]), the switch counts of
+/// all Ps, read [`STEAL_WINDOW`] ago — the caller compares them with the
+/// counts now to see which victims *run long*. `None` (and no wait) if
+/// there is no short queue to judge. One window for all victims, so that a
+/// thief's look does not grow with the number of Ps.
+fn watch_short_queues(rt: &Shared, p: &P) -> Option<SmallVec<[u64; 16]>> {
+    let short = |v: &P| v.id != p.id && (1..STEAL_EAGER).contains(&v.runq.len());
+    if !rt.ps.iter().any(short) {
+        return None;
+    }
+    let before = rt.ps.iter().map(|v| v.stats.switches.get()).collect();
+    spin_wait(STEAL_WINDOW);
+    Some(before)
 }
 
 /// How many switches `victim` makes in `window` (the caller waits that
-/// long). The victim's switch counter is read twice, before
-/// and after the wait, not polled: it lives on a line the victim writes on
-/// every switch.
+/// long). The victim's switch counter is read twice, before and after the
+/// wait, not polled: it lives on a line the victim writes on every switch
+/// (the same holds for `watch_short_queues`).
 fn switches_within(victim: &P, window: Duration) -> u64 {
     let switches = victim.stats.switches.get();
+    spin_wait(window);
+    victim.stats.switches.get().wrapping_sub(switches)
+}
+
+/// Spins for `window`, reading the clock only now and then.
+fn spin_wait(window: Duration) {
     let until = Instant::now() + window;
     while Instant::now() < until {
         for _ in 0..16 {
             std::hint::spin_loop();
         }
     }
-    victim.stats.switches.get().wrapping_sub(switches)
 }
 
 /// Takes `victim`'s `runnext`, but only once its P has kept running the
