@@ -209,6 +209,9 @@ fn find_runnable(m: &M) -> Option<(GRef, bool)> {
             return Some((g, false));
         }
         timers::run_due_on(rt, p);
+        // The timers have had their look: the global queue's turn next.
+        // SAFETY: we hold `p`.
+        unsafe { p.local().global_turn = true };
         if stack::under_pressure() && has_cached_stacks(p) {
             // Goroutines wait for stacks: share our cached ones.
             stack_wait::on_stack_freed(rt, p);

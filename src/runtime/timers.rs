@@ -364,8 +364,9 @@ pub(crate) fn push_sleep(rt: &'static Shared, p: &super::sched::P, g: GRef, slee
 }
 
 /// Runs the due timers of `p`, the caller's own P (Go's `checkTimers` in
-/// `findRunnable`), as far as `p` has room for what they wake. Returns how
-/// many goroutines were woken. The caller holds `p`.
+/// `findRunnable`), a batch at a time and only while `p`'s queue is low
+/// (see below). Returns how many goroutines were woken. The caller holds
+/// `p`.
 ///
 /// An M looks at its own P's timers each time it schedules, and at every
 /// P's ([`run_due`]) only when it has run out of work: a heap is then
@@ -401,7 +402,6 @@ pub(crate) fn run_due_on(rt: &'static Shared, p: &super::sched::P) -> usize {
         return 0;
     }
     local.timer_looks_deferred = 0;
-    local.global_turn = true;
     p.timers.run_if_due(rt, &mut None, BATCH)
 }
 
