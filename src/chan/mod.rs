@@ -69,6 +69,7 @@ pub struct Receiver<T> {
 impl<T> Sender<T> {
     /// Sends `v`, waiting for buffer room (or, unbuffered, for a receiver
     /// to take it). Fails, giving `v` back, if the channel is closed.
+    #[inline]
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
         self.chan
             .send(v, None)
@@ -126,6 +127,7 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// Receives a value, waiting for one. `Err` once the channel is closed
     /// and drained.
+    #[inline]
     pub fn recv(&self) -> Result<T, RecvError> {
         self.chan.recv(None).map_err(|_| RecvError)
     }
@@ -246,6 +248,7 @@ pub struct Iter<'a, T> {
 
 impl<T> Iterator for Iter<'_, T> {
     type Item = T;
+    #[inline]
     fn next(&mut self) -> Option<T> {
         self.rx.recv().ok()
     }
@@ -270,6 +273,7 @@ pub struct IntoIter<T> {
 
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
+    #[inline]
     fn next(&mut self) -> Option<T> {
         self.rx.recv().ok()
     }
