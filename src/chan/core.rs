@@ -371,6 +371,7 @@ impl<T> Chan<T> {
         if self.queued.load(Relaxed) != n {
             self.queued.store(n, Relaxed);
         }
+        crate::runtime::chaos::point("queue lengths published, ring not yet locked out");
         let Some(ring) = self.ring() else {
             return; // Unbuffered: no fast paths to coordinate with.
         };
@@ -522,6 +523,7 @@ impl<T> Chan<T> {
         self.enqueue_locked(&mut inner, &waiter, true, &mut wakes);
         drop(inner);
         wake_all(wakes);
+        crate::runtime::chaos::point("sender queued, not yet parked");
         match ctx.wait(deadline, WaitReason::ChanSend) {
             // Completed: by a receiver (slot emptied) or by close (value back).
             Some(_) => match waiter.take() {
@@ -572,6 +574,7 @@ impl<T> Chan<T> {
         self.enqueue_locked(&mut inner, &waiter, false, &mut wakes);
         drop(inner);
         wake_all(wakes);
+        crate::runtime::chaos::point("receiver queued, not yet parked");
         match ctx.wait(deadline, WaitReason::ChanReceive) {
             Some(_) => waiter.take().ok_or(RecvTimeoutError::Closed),
             None => {

@@ -148,6 +148,7 @@ impl<T> Ring<T> {
                 // SAFETY: we own position `tail`: the slot is free (its
                 // stamp said so) and no one else can claim it.
                 unsafe { (*slot.value.get()).write(v) };
+                crate::runtime::chaos::point("position reserved, slot not yet stamped");
                 slot.stamp.store(tail + 1, Release);
                 return Ok(());
             }
@@ -178,6 +179,7 @@ impl<T> Ring<T> {
                     Ok(_) => {
                         // SAFETY: as in `push_inner`.
                         unsafe { (*slot.value.get()).write(v) };
+                        crate::runtime::chaos::point("position reserved, slot not yet stamped");
                         slot.stamp.store(tail + 1, Release);
                         return Ok(());
                     }

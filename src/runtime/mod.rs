@@ -39,6 +39,7 @@
 //! leaking a few KiB per runtime is what makes that safe without reference
 //! counting on every wake-up. Dropping a `Runtime` stops its idle threads.
 
+pub(crate) mod chaos;
 pub(crate) mod context;
 pub(crate) mod current;
 pub(crate) mod g;

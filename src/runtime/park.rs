@@ -111,6 +111,7 @@ fn park_g_with(g: GRef, reason: WaitReason, why: Switch) -> bool {
     }
     g.set_wait_reason(reason);
     g.set_status(super::g::Status::Waiting);
+    super::chaos::point("parking, not yet switched out");
     let here = 0u8;
     // SAFETY: we are the running goroutine, the G's sole holder.
     let owned = unsafe { g.owned_mut() };
@@ -139,6 +140,7 @@ fn park_g_with(g: GRef, reason: WaitReason, why: Switch) -> bool {
 /// if the goroutine is now parked; false if a token arrived meanwhile and
 /// the goroutine must run again.
 pub(crate) fn commit_park(g: GRef) -> bool {
+    super::chaos::point("switched out, park not yet committed");
     match g
         .park
         .compare_exchange(PARK_EMPTY, PARK_PARKED, AcqRel, Acquire)
@@ -175,6 +177,7 @@ pub(crate) fn unpark_batched(g: GRef) -> bool {
 /// Sets `g`'s token. True if `g` was parked: the caller has just become
 /// the only one allowed to make it runnable, and must.
 fn take_parked(g: GRef) -> bool {
+    super::chaos::point("unparking");
     let mut state = g.park.load(Acquire);
     loop {
         let (new, readies) = match state {

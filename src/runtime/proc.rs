@@ -305,6 +305,7 @@ fn give_up_p(m: &M) -> Option<(GRef, bool)> {
         let p = m.releasep();
         rt.pidle_put(&mut sched, p.id);
     }
+    super::chaos::point("P let go, queues not yet looked at again");
     stack_wait::warn_if_starved(rt);
     if !m.spinning.get() {
         return None;
@@ -345,6 +346,7 @@ fn stop_m(m: &M) -> Wake {
             }
             sched.midle.push(m.note.clone());
         }
+        super::chaos::point("M idle, not yet asleep");
         let wake = match rt.timers.become_watcher(rt, &m.note) {
             Some(timeout) => {
                 let woke = m.note.wait_timeout(timeout);

@@ -286,6 +286,7 @@ impl Shared {
     /// Tries to put one more M to work if there are idle Ps and nobody is
     /// already spinning (Go's `wakep`).
     pub(crate) fn wakep(&'static self) {
+        super::chaos::point("work queued, idle Ps not yet looked at");
         if self.npidle.load(SeqCst) == 0 {
             return;
         }

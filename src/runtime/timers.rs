@@ -222,6 +222,7 @@ impl TimerHeap {
             }
             lowered
         };
+        super::chaos::point("timer pushed, watcher not yet told");
         if lowered {
             rt.timers.earlier_deadline(rt, when);
         }
@@ -257,6 +258,7 @@ impl TimerHeap {
                 }
                 self.next.store(heap.peek_when().unwrap_or(NEVER), SeqCst);
             }
+            super::chaos::point("timers popped, not yet fired");
             let full = batch.len() == BATCH;
             fired += batch.len();
             // The sleepers' Gs and stacks were last touched long ago, by

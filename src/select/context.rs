@@ -80,6 +80,7 @@ impl SelectCtx {
     /// its waiters afterwards (they may be gone), and should unpark after
     /// releasing its channel lock.
     pub(crate) fn finish(&self, case: usize) -> Unparker {
+        crate::runtime::chaos::point("claimed, not yet finished");
         let unparker = self.unparker.clone();
         self.state.store((case << TAG_BITS) | DONE_TAG, Release);
         unparker
@@ -121,6 +122,7 @@ impl SelectCtx {
         if completed {
             return self.done_case();
         }
+        crate::runtime::chaos::point("deadline passed, not yet aborted");
         if self.try_abort() {
             return None;
         }
@@ -206,6 +208,7 @@ impl<T> WaiterRef<T> {
         // SAFETY: as above, the context outlives its waiters.
         let ctx = unsafe { &*w.ctx };
         let claimed = ctx.try_claim(w.case);
+        crate::runtime::chaos::point("claimed, not yet marked out of the queue");
         // Our last touch when the claim failed: from here the owner may
         // skip this channel's lock and return. When it succeeded, the
         // owner waits for `finish` anyway (no other claim can complete it).

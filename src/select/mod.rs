@@ -255,6 +255,7 @@ fn select_locked(
     }
     unlock_all(locks);
     wake_all(wakes);
+    crate::runtime::chaos::point("select queued, not yet parked");
 
     let selected = ctx.wait(deadline, WaitReason::Select);
 
