@@ -269,10 +269,8 @@ static ALLGS: Mutex<Vec<GRef>> = Mutex::new(Vec::new());
 const GOID_BATCH: u64 = 64;
 /// Gs allocated at once when the free lists are empty.
 const G_CHUNK: usize = 32;
-/// Bytes per block of [`G_ARENA`]: one transparent huge page.
-const G_BLOCK_BYTES: usize = 2 << 20;
-/// Gs per block of [`G_ARENA`].
-const G_BLOCK: usize = G_BLOCK_BYTES / std::mem::size_of::<G>();
+/// Gs per block of [`G_ARENA`]: about a megabyte.
+const G_BLOCK: usize = (1 << 20) / std::mem::size_of::<G>();
 
 /// Where fresh Gs come from: big blocks, carved in order.
 ///
@@ -281,16 +279,9 @@ const G_BLOCK: usize = G_BLOCK_BYTES / std::mem::size_of::<G>();
 /// with an `mprotect` each time. Each one takes the process's memory-map
 /// lock for writing, which stalls every other thread's page faults: with
 /// 100,000 goroutines spawned while others fault in their fresh stacks,
-/// those `mprotect`s were 6% of the timers benchmark. A block of two
-/// megabytes is big enough for the allocator to map it on its own.
-///
-/// Each block is aligned to, and asks to be backed by, a transparent huge
-/// page (where the kernel allows it): waking a sleeper touches its G, and
-/// with 100,000 sleepers the Gs span some 8,000 small pages, so nearly
-/// every wake-up paid a TLB miss — a page walk of a few hundred cycles in
-/// a VM — before the cache miss; in huge pages they span 16 TLB entries.
-/// The whole block is then resident from its first G (2 MiB per 6,000
-/// goroutines or so).
+/// those `mprotect`s were 6% of the timers benchmark. A block of a
+/// megabyte is big enough for the allocator to map it on its own, and its
+/// pages are touched only as its Gs are handed out.
 static G_ARENA: Mutex<GArena> = Mutex::new(GArena {
     next: ptr::null_mut(),
     left: 0,
@@ -310,16 +301,12 @@ impl GArena {
     /// An unused, uninitialised G-sized slot.
     fn take(&mut self) -> NonNull<G> {
         if self.left == 0 {
-            let layout = std::alloc::Layout::from_size_align(G_BLOCK_BYTES, G_BLOCK_BYTES)
-                .expect("G block layout");
+            let layout = std::alloc::Layout::array::<G>(G_BLOCK).expect("G block layout");
             // SAFETY: the layout has a non-zero size.
             let block = unsafe { std::alloc::alloc(layout) } as *mut G;
             if block.is_null() {
                 std::alloc::handle_alloc_error(layout);
             }
-            // A hint: refused where transparent huge pages are off.
-            // SAFETY: the block is ours, page-aligned, `G_BLOCK_BYTES` long.
-            unsafe { libc::madvise(block.cast(), G_BLOCK_BYTES, libc::MADV_HUGEPAGE) };
             self.next = block;
             self.left = G_BLOCK;
         }
