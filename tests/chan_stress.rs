@@ -361,3 +361,159 @@ fn mixed_senders_receivers_selects_and_closes_deliver_every_value_once() {
         },
     );
 }
+
+/// How a sender in `one_channel_round` offers its values.
+fn offer(tx: &Sender<u64>, dead: &Receiver<u64>, v: u64, rng: &mut Rng) -> bool {
+    match rng.below(4) {
+        0 => tx.send(v).is_ok(),
+        1 => tx
+            .send_timeout(v, Duration::from_micros(rng.below(30)))
+            .is_ok(),
+        2 => goro::select! {
+            send(tx, v) -> r => r.is_ok(),
+            recv(dead) -> _ => unreachable!("nothing is ever sent on `dead`"),
+            after(Duration::from_micros(rng.below(30))) => false,
+        },
+        _ => goro::select! {
+            send(tx, v) -> r => r.is_ok(),
+            send(tx, v) -> r => r.is_ok(), // the same channel twice
+            after(Duration::from_micros(rng.below(30))) => false,
+        },
+    }
+}
+
+/// How a receiver in `one_channel_round` takes one value: `Some(Ok)` a
+/// value, `Some(Err)` closed, `None` gave up this time.
+fn take(rx: &Receiver<u64>, dead: &Receiver<u64>, rng: &mut Rng) -> Option<Result<u64, ()>> {
+    let closed_or = |r: Result<u64, RecvError>| Some(r.map_err(|_| ()));
+    match rng.below(4) {
+        0 => closed_or(rx.recv()),
+        1 => match rx.recv_timeout(Duration::from_micros(rng.below(30))) {
+            Ok(v) => Some(Ok(v)),
+            Err(RecvTimeoutError::Closed) => Some(Err(())),
+            Err(RecvTimeoutError::Timeout) => None,
+        },
+        2 => goro::select! {
+            recv(rx) -> m => closed_or(m),
+            recv(dead) -> _ => unreachable!("nothing is ever sent on `dead`"),
+            after(Duration::from_micros(rng.below(30))) => None,
+        },
+        _ => goro::select! {
+            recv(rx) -> m => closed_or(m),
+            recv(rx) -> m => closed_or(m), // the same channel twice
+        },
+    }
+}
+
+/// One channel, many goroutines and one plain thread on each side, every
+/// blocking flavour with deadlines of a few microseconds: timed-out sends,
+/// receives and selects leave their stale waiters in the queues all the
+/// time, and the rest must still meet. Returns (values, timeouts).
+fn one_channel_round(procs: usize, cap: usize, seed: u64) -> (u64, u64) {
+    const SENDERS: u64 = 4;
+    const PER_SENDER: u64 = 3_000;
+    const RECEIVERS: u64 = 4;
+    runtime(procs).run(move || {
+        let (tx, rx) = goro::chan::<u64>(cap);
+        // Never sent on, never closed while in use: a case that never fires.
+        let (dead_tx, dead) = goro::chan::<u64>(0);
+        let sent_all = WaitGroup::new();
+        let mut senders = Vec::new();
+        for s in 0..=SENDERS {
+            let (tx, dead, wg) = (tx.clone(), dead.clone(), sent_all.clone());
+            wg.add(1);
+            let body = move || {
+                let mut rng = Rng::new(seed ^ (s << 32));
+                let mut timeouts = 0;
+                let count = if s == SENDERS {
+                    PER_SENDER / 10
+                } else {
+                    PER_SENDER
+                };
+                for i in 0..count {
+                    let v = s * PER_SENDER + i;
+                    while !offer(&tx, &dead, v, &mut rng) {
+                        timeouts += 1;
+                    }
+                }
+                wg.done();
+                timeouts
+            };
+            if s == SENDERS {
+                // The last sender is a plain OS thread.
+                let (done_tx, done) = goro::chan::<u64>(1);
+                std::thread::spawn(move || done_tx.send(body()).unwrap());
+                senders.push(goro::go(move || done.recv().unwrap()));
+            } else {
+                senders.push(goro::go(body));
+            }
+        }
+        let receive = |r: u64| {
+            let (rx, dead) = (rx.clone(), dead.clone());
+            move || {
+                let mut rng = Rng::new(seed ^ (r << 48) ^ 0x5EED);
+                let (mut got, mut timeouts) = (Vec::new(), 0u64);
+                loop {
+                    match take(&rx, &dead, &mut rng) {
+                        Some(Ok(v)) => got.push(v),
+                        Some(Err(())) => return (got, timeouts),
+                        None => timeouts += 1,
+                    }
+                }
+            }
+        };
+        let mut receivers: Vec<_> = (0..RECEIVERS).map(|r| goro::go(receive(r))).collect();
+        let (thread_tx, thread_got) = goro::chan(1);
+        let thread_receiver = receive(RECEIVERS);
+        std::thread::spawn(move || thread_tx.send(thread_receiver()).unwrap());
+        receivers.push(goro::go(move || thread_got.recv().unwrap()));
+        drop((rx, dead));
+
+        let closer = goro::go(move || {
+            sent_all.wait();
+            tx.close();
+        });
+        let mut timeouts: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
+        closer.join().unwrap();
+        let total = SENDERS * PER_SENDER + PER_SENDER / 10;
+        let mut seen = vec![false; (SENDERS + 1) as usize * PER_SENDER as usize];
+        let mut count = 0;
+        for h in receivers {
+            let (got, t) = h.join().unwrap();
+            timeouts += t;
+            for v in got {
+                assert!(!seen[v as usize], "cap {cap}: value {v} received twice");
+                seen[v as usize] = true;
+                count += 1;
+            }
+        }
+        assert_eq!(count, total, "cap {cap}, procs {procs}: values lost");
+        drop(dead_tx);
+        (count, timeouts)
+    })
+}
+
+#[test]
+fn one_channel_with_timeouts_and_selects_loses_nothing() {
+    seeded(
+        "one_channel_with_timeouts_and_selects_loses_nothing",
+        |seed| {
+            let mut rng = Rng::new(seed);
+            let start = Instant::now();
+            let (mut values, mut timeouts) = (0, 0);
+            // Chaos stalls (`--cfg goro_chaos`) make a round ~40 times slower.
+            let rounds: u64 = if cfg!(goro_chaos) { 25 } else { 150 };
+            for r in 0..rounds {
+                let cap = [0, 1, 4][rng.below(3) as usize];
+                let procs = 1 + (r % 2) as usize;
+                let (v, t) = one_channel_round(procs, cap, seed.wrapping_add(r));
+                values += v;
+                timeouts += t;
+            }
+            println!(
+                "{rounds} rounds: {values} values, {timeouts} timed-out attempts, {:?}",
+                start.elapsed()
+            );
+        },
+    );
+}
