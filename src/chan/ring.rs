@@ -108,6 +108,36 @@ impl<T> Ring<T> {
         unsafe { self.slots.get_unchecked(index) }
     }
 
+    /// Writes `v` into `slot` and publishes it to the consumer of position
+    /// `tail`.
+    ///
+    /// # Safety
+    /// The caller has just reserved position `tail` (its CAS on `tail`
+    /// succeeded while the slot's stamp said free), and `slot` is its slot.
+    #[inline(always)]
+    unsafe fn fill(slot: &Slot<T>, tail: usize, v: T) {
+        // SAFETY: per the contract, the slot is ours until we stamp it.
+        unsafe { (*slot.value.get()).write(v) };
+        crate::runtime::chaos::point("position reserved, slot not yet stamped");
+        slot.stamp.store(tail + 1, Release);
+    }
+
+    /// Takes the value out of `slot` and frees it for the producer of
+    /// position `head`'s next lap.
+    ///
+    /// # Safety
+    /// The caller has just reserved position `head` (its CAS on `head`
+    /// succeeded after an acquire load of the stamp saw the value
+    /// published), and `slot` is its slot.
+    #[inline(always)]
+    unsafe fn empty(&self, slot: &Slot<T>, head: usize) -> T {
+        // SAFETY: per the contract, the value is initialised and ours.
+        let v = unsafe { (*slot.value.get()).assume_init_read() };
+        slot.stamp
+            .store(head.wrapping_add(self.one_lap) & POS, Release);
+        v
+    }
+
     /// Appends `v` unless the ring is full or locked out; gives it back
     /// then. For lock-free callers.
     #[inline]
@@ -145,11 +175,9 @@ impl<T> Ring<T> {
                 .compare_exchange_weak(raw, next, SeqCst, Relaxed)
                 .is_ok()
             {
-                // SAFETY: we own position `tail`: the slot is free (its
-                // stamp said so) and no one else can claim it.
-                unsafe { (*slot.value.get()).write(v) };
-                crate::runtime::chaos::point("position reserved, slot not yet stamped");
-                slot.stamp.store(tail + 1, Release);
+                // SAFETY: the CAS reserved position `tail`, whose slot was
+                // free (its stamp said so).
+                unsafe { Self::fill(slot, tail, v) };
                 return Ok(());
             }
         }
@@ -178,9 +206,7 @@ impl<T> Ring<T> {
                 {
                     Ok(_) => {
                         // SAFETY: as in `push_inner`.
-                        unsafe { (*slot.value.get()).write(v) };
-                        crate::runtime::chaos::point("position reserved, slot not yet stamped");
-                        slot.stamp.store(tail + 1, Release);
+                        unsafe { Self::fill(slot, tail, v) };
                         return Ok(());
                     }
                     Err(t) => {
@@ -235,12 +261,9 @@ impl<T> Ring<T> {
                 .compare_exchange_weak(raw, next, SeqCst, Relaxed)
                 .is_ok()
             {
-                // SAFETY: we own position `head`, whose value was
-                // published by the stamp we acquired.
-                let v = unsafe { (*slot.value.get()).assume_init_read() };
-                slot.stamp
-                    .store(head.wrapping_add(self.one_lap) & POS, Release);
-                return Some(v);
+                // SAFETY: the CAS reserved position `head`, whose value the
+                // stamp we acquired published.
+                return Some(unsafe { self.empty(slot, head) });
             }
         }
         self.pop_contended(lock_holder)
@@ -268,10 +291,7 @@ impl<T> Ring<T> {
                 {
                     Ok(_) => {
                         // SAFETY: as in `pop_inner`.
-                        let v = unsafe { (*slot.value.get()).assume_init_read() };
-                        slot.stamp
-                            .store(head.wrapping_add(self.one_lap) & POS, Release);
-                        return Some(v);
+                        return Some(unsafe { self.empty(slot, head) });
                     }
                     Err(h) => {
                         raw = h;
