@@ -362,21 +362,27 @@ fn mixed_senders_receivers_selects_and_closes_deliver_every_value_once() {
     );
 }
 
-/// How a sender in `one_channel_round` offers its values.
+/// How a sender in `one_channel_round` offers a value: true if sent, false
+/// if it timed out. The channel is closed only once every sender is done.
 fn offer(tx: &Sender<u64>, dead: &Receiver<u64>, v: u64, rng: &mut Rng) -> bool {
+    let sent = |r: Result<(), goro::chan::SendError<u64>>| match r {
+        Ok(()) => true,
+        Err(_) => panic!("the channel was closed while {v} was being sent"),
+    };
     match rng.below(4) {
-        0 => tx.send(v).is_ok(),
-        1 => tx
-            .send_timeout(v, Duration::from_micros(rng.below(30)))
-            .is_ok(),
+        0 => sent(tx.send(v)),
+        1 => match tx.send_timeout(v, Duration::from_micros(rng.below(30))) {
+            Err(SendTimeoutError::Timeout(_)) => false,
+            r => sent(r.map_err(|e| goro::chan::SendError(e.into_inner()))),
+        },
         2 => goro::select! {
-            send(tx, v) -> r => r.is_ok(),
+            send(tx, v) -> r => sent(r),
             recv(dead) -> _ => unreachable!("nothing is ever sent on `dead`"),
             after(Duration::from_micros(rng.below(30))) => false,
         },
         _ => goro::select! {
-            send(tx, v) -> r => r.is_ok(),
-            send(tx, v) -> r => r.is_ok(), // the same channel twice
+            send(tx, v) -> r => sent(r),
+            send(tx, v) -> r => sent(r), // the same channel twice
             after(Duration::from_micros(rng.below(30))) => false,
         },
     }
@@ -514,6 +520,8 @@ fn one_channel_with_timeouts_and_selects_loses_nothing() {
                 "{rounds} rounds: {values} values, {timeouts} timed-out attempts, {:?}",
                 start.elapsed()
             );
+            // The premise: operations did time out, leaving stale waiters.
+            assert!(timeouts > 0, "no send, receive or select ever timed out");
         },
     );
 }

@@ -97,15 +97,11 @@ impl<T> Ring<T> {
         }
     }
 
-    /// The slot of position `pos`.
+    /// The slot of position `pos` (a `head` or `tail` position, whose
+    /// index part `next` keeps below `cap`).
     #[inline(always)]
     fn slot(&self, pos: usize) -> &Slot<T> {
-        let index = pos & (self.one_lap - 1);
-        debug_assert!(index < self.cap, "a position's index is below cap");
-        // SAFETY: positions are built by `next`, whose index part is always
-        // below `cap` (it wraps to the next lap at `cap`), and `slots` has
-        // `cap` entries.
-        unsafe { self.slots.get_unchecked(index) }
+        &self.slots[pos & (self.one_lap - 1)]
     }
 
     /// Writes `v` into `slot` and publishes it to the consumer of position
@@ -133,6 +129,7 @@ impl<T> Ring<T> {
     unsafe fn empty(&self, slot: &Slot<T>, head: usize) -> T {
         // SAFETY: per the contract, the value is initialised and ours.
         let v = unsafe { (*slot.value.get()).assume_init_read() };
+        crate::runtime::chaos::point("position reserved, slot not yet freed");
         slot.stamp
             .store(head.wrapping_add(self.one_lap) & POS, Release);
         v

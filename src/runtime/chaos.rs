@@ -9,7 +9,9 @@
 //! those windows sometimes stalls its thread: a short spin now and then, a
 //! longer one rarely, and rarely an OS yield (as if the thread had been
 //! descheduled there). The windows then stay open thousands of times
-//! longer. Without the cfg, `point` is an empty inline function.
+//! longer. Without the cfg, `point` is an empty inline function. The stalls
+//! are drawn from the clock, not from a test's seed: they shake the
+//! interleavings, which no seed replays anyway.
 //!
 //! ```text
 //! RUSTFLAGS="--cfg goro_chaos" cargo test --release --target-dir target/chaos --test chan_stress
@@ -47,7 +49,8 @@ fn stall() {
     match r % 1024 {
         // About one point in eight: a short spin (tens of nanoseconds).
         0..=127 => spin((r >> 10) % 64),
-        // One in a hundred: a long one (up to tens of microseconds).
+        // One in a hundred: a long one (up to a few hundred microseconds, as
+        // long as an OS time slice is short).
         128..=137 => spin((r >> 10) % 20_000),
         // One in a thousand: give the CPU away, as a preempted thread would.
         138 => std::thread::yield_now(),
