@@ -511,7 +511,10 @@ fn one_channel_with_timeouts_and_selects_loses_nothing() {
             let rounds: u64 = if cfg!(goro_chaos) { 25 } else { 150 };
             for r in 0..rounds {
                 let cap = [0, 1, 4][rng.below(3) as usize];
-                let procs = 1 + (r % 2) as usize;
+                // More Ps than this machine has CPUs in every third round: Ms
+                // are then preempted anywhere, which is how the lost wake-up
+                // fixed in `park::take_parked` was found.
+                let procs = [1, 2, 4][(r % 3) as usize];
                 let (v, t) = one_channel_round(procs, cap, seed.wrapping_add(r));
                 values += v;
                 timeouts += t;

@@ -31,6 +31,8 @@
 //! goroutine runs again (at once on the M; from `runnext` after a
 //! hand-off). An unpark that sees `PARKED` moves it back
 //! to `EMPTY` and is then the only one allowed to make the G runnable.
+//! An unpark always *writes* the token, even one already set: that write
+//! is what carries the waker's condition to the parker (see `take_parked`).
 
 use super::current;
 use super::g::{GRef, Switch, WaitReason, PARK_EMPTY, PARK_NOTIFIED, PARK_PARKED};
@@ -176,13 +178,22 @@ pub(crate) fn unpark_batched(g: GRef) -> bool {
 
 /// Sets `g`'s token. True if `g` was parked: the caller has just become
 /// the only one allowed to make it runnable, and must.
+///
+/// A token that is already there is written again, never just looked at:
+/// the write is what orders the waker's condition (a channel's `DONE`, a
+/// fired sleep) before the parker's next look at it. Returning on a plain
+/// load of `NOTIFIED` (a stale token, say from a timer that fired as the
+/// wait completed) let the load pass the waker's own condition store still
+/// sitting in its CPU's store buffer; the parker then consumed that old
+/// token, looked at its condition, did not see it, and parked for good —
+/// the lost wake-up behind rare `chan_stress` hangs, found with more Ps
+/// than CPUs.
 fn take_parked(g: GRef) -> bool {
     super::chaos::point("unparking");
     let mut state = g.park.load(Acquire);
     loop {
         let (new, readies) = match state {
-            PARK_NOTIFIED => return false,
-            PARK_EMPTY => (PARK_NOTIFIED, false),
+            PARK_EMPTY | PARK_NOTIFIED => (PARK_NOTIFIED, false),
             _ => (PARK_EMPTY, true),
         };
         match g.park.compare_exchange_weak(state, new, AcqRel, Acquire) {
