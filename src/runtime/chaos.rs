@@ -47,7 +47,7 @@ fn stall() {
         x
     });
     match r % 1024 {
-        // About one point in eight: a short spin (tens of nanoseconds).
+        // About one point in eight: a short spin (up to a microsecond or so).
         0..=127 => spin((r >> 10) % 64),
         // One in a hundred: a long one (up to a few hundred microseconds, as
         // long as an OS time slice is short).
